@@ -1,0 +1,117 @@
+"""The bundled OpenAPI document, and JSON Schema validators built straight from it.
+
+Nothing here is hand-modelled: schemas, enums and the operation table come from the document, so
+a wrong belief about the API cannot hide in a model that both client and emulator share.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SPEC_URI = "urn:evictl:evi-openapi"
+_RESOURCE_PREFIX = "/v0/evi/"
+KINDS = ("prompts", "tools", "configs")
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The parsed OpenAPI document (parsed once; the C loader when PyYAML has it)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    text = resources.files(__package__).joinpath("openapi.yaml").read_text(encoding="utf-8")
+    return yaml.load(text, Loader=loader)
+
+
+@cache
+def _registry() -> Registry:
+    return Registry().with_resource(SPEC_URI, Resource(document(), DRAFT202012))
+
+
+def ref(schema_name: str) -> str:
+    """The JSON pointer reference of a component schema inside the bundled document."""
+    return f"{SPEC_URI}#/components/schemas/{schema_name}"
+
+
+@cache
+def validator(schema_ref: str) -> Draft202012Validator:
+    """A ``$ref`` validator (OpenAPI 3.1 schemas are JSON Schema 2020-12)."""
+    return Draft202012Validator({"$ref": schema_ref}, registry=_registry())
+
+
+def component(schema_name: str) -> dict[str, Any]:
+    """A component schema as written in the document."""
+    return document()["components"]["schemas"][schema_name]
+
+
+def enum_values(schema_name: str) -> tuple[str, ...]:
+    """The values of an enum component (model providers, language models, voice providers, ...)."""
+    return tuple(component(schema_name)["enum"])
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the document: where it lives, what it takes and what it returns."""
+
+    operation_id: str
+    method: str
+    path: str
+    kind: str
+    request_ref: str | None
+    success_status: int
+    response_ref: str
+
+
+def _schema_ref(content: dict[str, Any] | None) -> str | None:
+    if not content:
+        return None
+    pointer = content.get("application/json", {}).get("schema", {}).get("$ref")
+    return f"{SPEC_URI}{pointer}" if pointer else None
+
+
+@cache
+def operations() -> tuple[Operation, ...]:
+    """Every prompt, tool and config operation of the document."""
+    ops = []
+    for path, item in document()["paths"].items():
+        kind = path.removeprefix(_RESOURCE_PREFIX).split("/")[0]
+        if not path.startswith(_RESOURCE_PREFIX) or kind not in KINDS:
+            continue
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            (status, response), *_ = op["responses"].items()
+            response_ref = _schema_ref(response.get("content"))
+            assert response_ref is not None, f"{op['operationId']} declares no JSON response"
+            ops.append(
+                Operation(
+                    operation_id=op["operationId"],
+                    method=method.upper(),
+                    path=path,
+                    kind=kind,
+                    request_ref=_schema_ref(op.get("requestBody", {}).get("content")),
+                    success_status=int(status),
+                    response_ref=response_ref,
+                )
+            )
+    return tuple(ops)
+
+
+def path_pattern(template: str) -> re.Pattern[str]:
+    """A regex that matches concrete paths of a template such as ``/v0/evi/tools/{id}``."""
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$")
+
+
+def find_operation(method: str, path: str) -> Operation | None:
+    """The operation a concrete request addresses, if any."""
+    for op in operations():
+        if op.method == method.upper() and path_pattern(op.path).match(path):
+            return op
+    return None
