@@ -19,6 +19,62 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8123, show_default=True, type=int, help="Port to listen on.")
+@click.option("--db", type=click.Path(dir_okay=False), help="SQLite file (default: in memory).")
+@click.option("--api-key", envvar="EMULATOR_API_KEY", help="Accept only this key (default: any).")
+@click.option("--allow-duplicate-names", is_flag=True, help="Let two resources share a name.")
+@click.option("--latency-ms", default=0.0, type=float, help="Added latency per request.")
+@click.option("--error-rate", default=0.0, type=float, help="Share of requests answered 5xx.")
+@click.option("--rate-limit-rate", default=0.0, type=float, help="Share answered 429.")
+@click.option("--retry-after", default=1, type=int, help="Retry-After seconds on a 429.")
+@click.option("--drop-rate", default=0.0, type=float, help="Share of writes stored, then dropped.")
+@click.option("--fault-method", multiple=True, help="Limit faults to this method (repeatable).")
+@click.option("--fault-path", help="Limit faults to paths matching this regex.")
+@click.option("--seed", type=int, help="Seed for the fault dice, for repeatable runs.")
+def emulator(
+    host: str,
+    port: int,
+    db: str | None,
+    api_key: str | None,
+    allow_duplicate_names: bool,
+    latency_ms: float,
+    error_rate: float,
+    rate_limit_rate: float,
+    retry_after: int,
+    drop_rate: float,
+    fault_method: tuple[str, ...],
+    fault_path: str | None,
+    seed: int | None,
+) -> None:
+    """Serve a local emulator of Hume's EVI config API (prompts, tools, configs)."""
+    from reconciler.emulator import EmulatorSettings, Faults
+    from reconciler.emulator.server import serve
+
+    try:
+        faults = Faults(
+            latency_ms=latency_ms,
+            error_rate=error_rate,
+            rate_limit_rate=rate_limit_rate,
+            retry_after_s=retry_after,
+            drop_rate=drop_rate,
+            methods=list(fault_method),
+            path=fault_path,
+            seed=seed,
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    settings = EmulatorSettings(
+        db=db or ":memory:",
+        api_key=api_key,
+        allow_duplicate_names=allow_duplicate_names,
+        faults=faults,
+    )
+    click.echo(f"EVI emulator on http://{host}:{port} (state: {db or 'in memory'})", err=True)
+    serve(host, port, settings)
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr and exit code 1."""
     debug = "--debug" in sys.argv[1:]

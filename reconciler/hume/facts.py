@@ -42,6 +42,7 @@ SERVER_DEFAULTS: dict[str, dict[str, Any]] = {
             "on_inactivity_timeout": _DISABLED_MESSAGE,
             "on_max_duration_timeout": _DISABLED_MESSAGE,
         },
+        "nudges": {"enabled": False, "interval_secs": None},  # (inference) returns need `enabled`
         "timeouts": {  # [003]: inactivity 600 s, max_duration 1,800 s; both enabled
             "inactivity": {"enabled": True, "duration_secs": 600},
             "max_duration": {"enabled": True, "duration_secs": 1800},

@@ -1,0 +1,378 @@
+"""The emulator's ASGI app: every prompt, tool and config operation of the spec, with real state.
+
+Routes are generated from the spec's operation table, and each request goes through one pipeline:
+faults → auth → parameters → body checks → the store → the response, itself checked against the
+operation's response schema (an emulator that answered off-spec would teach clients wrong things).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, Router
+from starlette.types import Message, Receive, Scope, Send
+
+from reconciler.emulator import views
+from reconciler.emulator.checks import (
+    Invalid,
+    Problem,
+    bool_param,
+    check_body,
+    int_param,
+    uuid_param,
+)
+from reconciler.emulator.faults import ConnectionDropped, Faults
+from reconciler.emulator.store import NameTaken, NotFound, Store, Version
+from reconciler.hume import facts, spec
+
+API_KEY_HEADER = "X-Hume-Api-Key"
+REQUEST_LOG_SIZE = 10_000
+
+
+@dataclass
+class EmulatorSettings:
+    """How an emulator behaves; every field is also a flag of ``evictl emulator``."""
+
+    db: str = ":memory:"
+    api_key: str | None = None
+    allow_duplicate_names: bool = False
+    check_responses: bool = True
+    faults: Faults = field(default_factory=Faults)
+
+
+def _error(status: int, error: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": error, "message": message}, status, headers=headers or None)
+
+
+def _invalid(problems: list[Problem]) -> JSONResponse:
+    return JSONResponse({"detail": [p.as_json() for p in problems]}, 422)
+
+
+@dataclass
+class Call:
+    """One API request, parsed: what the handlers need to know."""
+
+    op: spec.Operation
+    kind: str
+    id: str | None
+    version: int | None
+    query: dict[str, str]
+    body: dict[str, Any]
+
+
+class Emulator:
+    """State, faults and the request log behind one app."""
+
+    def __init__(self, settings: EmulatorSettings):
+        self.settings = settings
+        self.store = Store(settings.db, allow_duplicate_names=settings.allow_duplicate_names)
+        self.faults = settings.faults
+        self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self.counts: Counter[str] = Counter()
+
+    # The pipeline
+
+    async def handle(self, request: Request, op: spec.Operation) -> Response:
+        """Serve one API request, or the fault or error that stands in for it."""
+        method, path = request.method, request.url.path
+        faults = self.faults if self.faults.in_scope(method, path) else None
+        if faults and faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        response = self._fault_response(faults) or await self._serve(request, op)
+        self._record(method, path, response.status_code)
+        if faults and response.status_code < 300 and faults.dropping(method):
+            self._record(method, path, "dropped")
+            raise ConnectionDropped(f"{method} {path}")
+        return response
+
+    def _fault_response(self, faults: Faults | None) -> Response | None:
+        if faults is None:
+            return None
+        if faults.rate_limited():
+            retry = str(faults.retry_after_s)
+            return _error(429, "Too Many Requests", "rate limit exceeded", **{"Retry-After": retry})
+        if faults.failing():
+            return _error(faults.error_status, "Server Error", "injected failure")
+        return None
+
+    async def _serve(self, request: Request, op: spec.Operation) -> Response:
+        key = request.headers.get(API_KEY_HEADER)
+        if not key:
+            return _error(401, "Unauthorized", f"missing {API_KEY_HEADER} header")
+        if self.settings.api_key is not None and key != self.settings.api_key:
+            return _error(401, "Unauthorized", "invalid API key")
+        try:
+            call = Call(
+                op=op,
+                kind=op.kind,
+                id=uuid_param(request.path_params["id"]) if "id" in request.path_params else None,
+                version=_version_param(request.path_params.get("version")),
+                query=dict(request.query_params),
+                body=check_body(op.kind, op.request_ref, await request.body()),
+            )
+            status, body = _HANDLERS[(op.method, _depth(op.path))](self, call)
+        except Invalid as exc:
+            return _invalid(exc.problems)
+        except NotFound as exc:
+            return _error(404, "Not Found", str(exc))
+        except NameTaken as exc:
+            return _error(409, "Conflict", str(exc))
+        if self.settings.check_responses:
+            errors = [e.message for e in spec.validator(op.response_ref).iter_errors(body)]
+            if errors:
+                return _error(500, "Emulator Bug", f"response breaks the spec: {errors[:3]}")
+        return JSONResponse(body, status)
+
+    def _record(self, method: str, path: str, status: int | str) -> None:
+        self.log.append({"method": method, "path": path, "status": status})
+        self.counts[method] += 1
+
+    # Handlers: one per (method, depth of path)
+
+    def list_resources(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``GET /{kind}`` and ``GET /{kind}/{id}``: a page of versions."""
+        page_number = int_param(
+            call.query.get("page_number"), ("query", "page_number"), default=0, low=0
+        )
+        page_size = int_param(
+            call.query.get("page_size"),
+            ("query", "page_size"),
+            default=facts.PAGE_SIZE_DEFAULT,
+            low=1,
+            high=facts.PAGE_SIZE_MAX,
+        )
+        latest_only = bool_param(
+            call.query.get("restrict_to_most_recent"),
+            ("query", "restrict_to_most_recent"),
+            default=True,
+        )
+        if call.id is not None and not self.store.exists(call.kind, call.id):
+            raise NotFound(f"{call.kind[:-1]} {call.id} does not exist")
+        page = self.store.list(
+            call.kind,
+            page_number=page_number,
+            page_size=page_size,
+            latest_only=latest_only,
+            name=call.query.get("name") if call.id is None else None,
+            id_=call.id,
+        )
+        items = [views.view(self.store, v, public=False) for v in page.items]
+        return 200, {
+            f"{call.kind}_page": items,
+            "page_number": page_number,
+            "page_size": page_size,
+            "total_pages": page.total_pages,
+        }
+
+    def create(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``POST /{kind}``: a new resource at version 0."""
+        stored = self._stored_body(call.kind, call.body, previous=None)
+        created = self.store.create(call.kind, call.body["name"], stored)
+        return 201, views.view(self.store, created)
+
+    def create_version(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``POST /{kind}/{id}``: the next version of a resource."""
+        assert call.id is not None
+        previous = self.store.get(call.kind, call.id)
+        stored = self._stored_body(call.kind, call.body, previous=previous)
+        return 201, views.view(self.store, self.store.add_version(call.kind, call.id, stored))
+
+    def rename(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``PATCH /{kind}/{id}``: one name for all versions; answers ``{}``."""
+        assert call.id is not None
+        self.store.rename(call.kind, call.id, call.body["name"])
+        return 200, {}
+
+    def delete(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``DELETE /{kind}/{id}``."""
+        assert call.id is not None
+        self.store.delete(call.kind, call.id)
+        return 200, {}
+
+    def get_version(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``GET /{kind}/{id}/version/{v}``."""
+        assert call.id is not None
+        return 200, views.view(self.store, self.store.get(call.kind, call.id, call.version))
+
+    def update_description(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``PATCH /{kind}/{id}/version/{v}``: in place, no new version."""
+        assert call.id is not None and call.version is not None
+        description = call.body.get("version_description")
+        updated = self.store.update_description(call.kind, call.id, call.version, description)
+        return 200, views.view(self.store, updated)
+
+    def delete_version(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``DELETE /{kind}/{id}/version/{v}``."""
+        assert call.id is not None and call.version is not None
+        self.store.delete_version(call.kind, call.id, call.version)
+        return 200, {}
+
+    # What a version stores
+
+    def _stored_body(
+        self, kind: str, body: dict[str, Any], previous: Version | None
+    ) -> dict[str, Any]:
+        """The posted fields the spec defines for a version; references checked, defaults filled."""
+        schema = {"prompts": "posted_prompt_version", "tools": "posted_user_defined_tool_version"}
+        fields = spec.component(schema.get(kind, "posted_config_version"))["properties"]
+        kept = {name: body[name] for name in fields if name in body}
+        if kind == "configs":
+            kept.update(self._config_refs(body))
+        return facts.fill_defaults(kind, kept, previous.body if previous else None)
+
+    def _config_refs(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Check the prompt and tool references of a config; create an inline prompt if asked."""
+        refs: dict[str, Any] = {"prompt": None, "tools": []}
+        problems = []
+        prompt = body.get("prompt") or {}
+        if prompt.get("id"):
+            ref = {"id": prompt["id"], "version": prompt.get("version")}
+            problems += self._missing(("body", "prompt"), "prompts", ref)
+            refs["prompt"] = {**ref, "prompt_expansion": prompt.get("prompt_expansion")}
+        elif prompt.get("text") is not None:
+            refs["prompt"] = self._inline_prompt(body.get("name"), prompt)
+        for index, tool in enumerate(body.get("tools") or []):
+            ref = {"id": tool["id"], "version": tool.get("version")}
+            problems += self._missing(("body", "tools", index), "tools", ref)
+            refs["tools"].append(ref)
+        if problems:
+            raise Invalid(problems)
+        return refs
+
+    def _missing(self, loc: tuple[str | int, ...], kind: str, ref: dict[str, Any]) -> list[Problem]:
+        try:
+            self.store.get(kind, str(uuid_param(ref["id"])), ref.get("version"))
+        except (NotFound, Invalid) as exc:
+            message = str(exc) if isinstance(exc, NotFound) else f"{ref['id']!r} is not a UUID"
+            return [Problem(loc, f"references a missing {kind[:-1]}: {message}", "reference")]
+        return []
+
+    def _inline_prompt(self, config_name: str | None, prompt: dict[str, Any]) -> dict[str, Any]:
+        """``prompt.text`` without an id: a new prompt, named after the config, pinned at v0."""
+        body = facts.fill_defaults(
+            "prompts",
+            {"text": prompt["text"], "prompt_expansion": prompt.get("prompt_expansion")},
+        )
+        base = f"{config_name or 'config'} prompt"
+        for attempt in range(1, 100):
+            try:
+                name = base if attempt == 1 else f"{base} ({attempt})"
+                created = self.store.create("prompts", name, body)
+            except NameTaken:
+                continue
+            return {"id": created.id, "version": created.version, "prompt_expansion": None}
+        raise Invalid([Problem(("body", "prompt"), "no free name for the prompt", "value_error")])
+
+    # Control endpoints
+
+    async def control(self, request: Request) -> Response:
+        """``/_emulator/*``: reset, faults and the request log, for tests and benchmarks."""
+        action = request.path_params["action"]
+        if request.method == "POST" and action == "reset":
+            self.store.reset()
+            self.faults = Faults()
+            self.log.clear()
+            self.counts.clear()
+            return JSONResponse({})
+        if request.method == "POST" and action == "faults":
+            try:
+                self.faults = Faults.from_json(json.loads(await request.body() or b"{}"))
+            except (ValueError, TypeError) as exc:
+                return _error(422, "Unprocessable Entity", str(exc))
+            return JSONResponse(self.faults.as_json())
+        if request.method == "GET" and action == "faults":
+            return JSONResponse(self.faults.as_json())
+        if request.method == "GET" and action == "requests":
+            return JSONResponse({"counts": dict(self.counts), "requests": list(self.log)})
+        return _error(404, "Not Found", f"no control action {request.method} {action}")
+
+
+def _depth(template: str) -> int:
+    """0 for ``/{kind}``, 1 for ``/{kind}/{id}``, 2 for ``/{kind}/{id}/version/{version}``."""
+    return template.count("{")
+
+
+def _version_param(value: str | None) -> int | None:
+    if value is None:
+        return None
+    return int_param(value, ("path", "version"), default=0, low=0)
+
+
+_Handler = Callable[[Emulator, Call], tuple[int, dict[str, Any]]]
+_HANDLERS: dict[tuple[str, int], _Handler] = {
+    ("GET", 0): Emulator.list_resources,
+    ("POST", 0): Emulator.create,
+    ("GET", 1): Emulator.list_resources,
+    ("POST", 1): Emulator.create_version,
+    ("PATCH", 1): Emulator.rename,
+    ("DELETE", 1): Emulator.delete,
+    ("GET", 2): Emulator.get_version,
+    ("PATCH", 2): Emulator.update_description,
+    ("DELETE", 2): Emulator.delete_version,
+}
+
+
+class _DropConnections:
+    """ASGI wrapper: a ``ConnectionDropped`` write starts its response and then dies.
+
+    Starting the response first makes uvicorn close the socket instead of answering 500, so the
+    client sees the connection drop mid-response, exactly as a lost response looks on a network.
+    """
+
+    def __init__(self, app: Router, emulator: Emulator):
+        self.app = app
+        self.emulator = emulator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except ConnectionDropped:
+            start: Message = {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", b"2"), (b"content-type", b"application/json")],
+            }
+            await send(start)
+            raise
+
+
+class _QuietDrops(logging.Filter):
+    """Keep the server log free of tracebacks for drops we injected on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, ConnectionDropped)
+
+
+def create_app(settings: EmulatorSettings | None = None) -> _DropConnections:
+    """A fresh emulator app; ``app.emulator`` is its state, for tests that look inside.
+
+    A bare ``Router`` rather than ``Starlette``: Starlette's error middleware would answer 500 to
+    an injected drop before ``_DropConnections`` could close the connection.
+    """
+    emulator = Emulator(settings or EmulatorSettings())
+
+    def endpoint(op: spec.Operation) -> Callable[[Request], Awaitable[Response]]:
+        async def serve(request: Request) -> Response:
+            return await emulator.handle(request, op)
+
+        return serve
+
+    routes = [Route(op.path, endpoint(op), methods=[op.method]) for op in spec.operations()]
+    routes.append(Route("/_emulator/{action}", emulator.control, methods=["GET", "POST"]))
+    logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+    router = Router(routes=routes, default=_not_found)
+    return _DropConnections(router, emulator)
+
+
+async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    """Unknown paths get the same JSON error body as every other failure."""
+    await _error(404, "Not Found", f"no route for {scope['path']}")(scope, receive, send)

@@ -1,0 +1,272 @@
+"""The emulator's state: resources and their versions, in SQLite (in memory unless given a file).
+
+One store serves all three kinds, because Hume versions prompts, tools and configs the same way.
+Bodies are stored as JSON exactly as the server would keep them (defaults already filled in); the
+response shapes are built from them by ``views``. Every write is one transaction, so concurrent
+requests (threads, or several processes on one file in embedded mode) never see half a write.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    created_on INTEGER NOT NULL,
+    latest INTEGER NOT NULL,
+    next_version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS resources_by_name ON resources (kind, name);
+CREATE TABLE IF NOT EXISTS versions (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    modified_on INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Version:
+    """One stored version of a resource; ``body`` is what the server keeps for it."""
+
+    kind: str
+    id: str
+    name: str
+    version: int
+    created_on: int
+    modified_on: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A slice of a listing, with the total number of pages at that page size."""
+
+    items: list[Version]
+    total_pages: int
+
+
+class NotFound(Exception):
+    """The resource or version does not exist."""
+
+
+class NameTaken(Exception):
+    """Another resource of the kind already has this name."""
+
+
+def now_ms() -> int:
+    """Timestamps are milliseconds, as in Hume's own responses (NOTES.md, "Timestamps")."""
+    return time.time_ns() // 1_000_000
+
+
+_SELECT = (
+    "SELECT r.kind, r.id, r.name, v.version, r.created_on, v.modified_on, v.body "
+    "FROM resources r JOIN versions v ON v.id = r.id"
+)
+
+
+class Store:
+    """Versioned resources of every kind, with the rules Hume applies to them."""
+
+    def __init__(self, path: str | Path = ":memory:", *, allow_duplicate_names: bool = False):
+        self.path = str(path)
+        self.allow_duplicate_names = allow_duplicate_names
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._db.execute("PRAGMA busy_timeout = 30000")
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Release the database (the file, if any, keeps the state)."""
+        self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; IMMEDIATE so two processes on one file serialise cleanly."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def reset(self) -> None:
+        """Forget everything (the control endpoint ``POST /_emulator/reset``)."""
+        with self._write() as db:
+            db.execute("DELETE FROM versions")
+            db.execute("DELETE FROM resources")
+
+    # Reads
+
+    def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Version]:
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [
+            Version(kind, id_, name, version, created, modified, json.loads(body))
+            for kind, id_, name, version, created, modified, body in rows
+        ]
+
+    def get(self, kind: str, id_: str, version: int | None = None) -> Version:
+        """A version of a resource; ``None`` means its latest."""
+        pinned = "v.version = ?" if version is not None else "v.version = r.latest"
+        args = (kind, id_, version) if version is not None else (kind, id_)
+        rows = self._rows(f"{_SELECT} WHERE r.kind = ? AND r.id = ? AND {pinned}", args)
+        if not rows:
+            what = f"{kind[:-1]} {id_}" + (f" version {version}" if version is not None else "")
+            raise NotFound(f"{what} does not exist")
+        return rows[0]
+
+    def list(
+        self,
+        kind: str,
+        *,
+        page_number: int,
+        page_size: int,
+        latest_only: bool,
+        name: str | None = None,
+        id_: str | None = None,
+    ) -> Page:
+        """A page of a kind's versions in creation order (one resource's, with ``id_``)."""
+        where, args = ["r.kind = ?"], [kind]
+        if name is not None:
+            where.append("r.name = ?")
+            args.append(name)
+        if id_ is not None:
+            where.append("r.id = ?")
+            args.append(id_)
+        if latest_only:
+            where.append("v.version = r.latest")
+        clause = " AND ".join(where)
+        with self._lock:
+            (count,) = self._db.execute(
+                f"SELECT count(*) FROM resources r JOIN versions v ON v.id = r.id WHERE {clause}",
+                args,
+            ).fetchone()
+        items = self._rows(
+            f"{_SELECT} WHERE {clause} ORDER BY r.seq, v.version LIMIT ? OFFSET ?",
+            (*args, page_size, page_number * page_size),
+        )
+        return Page(items, math.ceil(count / page_size))
+
+    def exists(self, kind: str, id_: str) -> bool:
+        """Whether a resource exists (a cheap check for the 404 of list-versions)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM resources WHERE kind = ? AND id = ?", (kind, id_)
+            ).fetchone()
+        return row is not None
+
+    # Writes
+
+    def _check_name_free(self, db: sqlite3.Connection, kind: str, name: str, id_: str) -> None:
+        if self.allow_duplicate_names:
+            return
+        row = db.execute(
+            "SELECT id FROM resources WHERE kind = ? AND name = ? AND id != ?", (kind, name, id_)
+        ).fetchone()
+        if row is not None:
+            raise NameTaken(f"a {kind[:-1]} named {name!r} already exists (id {row[0]})")
+
+    def create(self, kind: str, name: str, body: dict[str, Any]) -> Version:
+        """A new resource at version 0."""
+        id_, stamp = str(uuid.uuid4()), now_ms()
+        with self._write() as db:
+            self._check_name_free(db, kind, name, id_)
+            db.execute(
+                "INSERT INTO resources (kind, id, name, created_on, latest, next_version) "
+                "VALUES (?, ?, ?, ?, 0, 1)",
+                (kind, id_, name, stamp),
+            )
+            db.execute(
+                "INSERT INTO versions (id, version, modified_on, body) VALUES (?, 0, ?, ?)",
+                (id_, stamp, json.dumps(body)),
+            )
+        return Version(kind, id_, name, 0, stamp, stamp, body)
+
+    def add_version(self, kind: str, id_: str, body: dict[str, Any]) -> Version:
+        """The next version of a resource; numbers are never reused, even after a delete."""
+        stamp = now_ms()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT name, created_on, next_version FROM resources WHERE kind = ? AND id = ?",
+                (kind, id_),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"{kind[:-1]} {id_} does not exist")
+            name, created_on, number = row
+            db.execute(
+                "UPDATE resources SET latest = ?, next_version = ? WHERE id = ?",
+                (number, number + 1, id_),
+            )
+            db.execute(
+                "INSERT INTO versions (id, version, modified_on, body) VALUES (?, ?, ?, ?)",
+                (id_, number, stamp, json.dumps(body)),
+            )
+        return Version(kind, id_, name, number, created_on, stamp, body)
+
+    def rename(self, kind: str, id_: str, name: str) -> None:
+        """A new name for every version of a resource."""
+        with self._write() as db:
+            self._check_name_free(db, kind, name, id_)
+            cursor = db.execute(
+                "UPDATE resources SET name = ? WHERE kind = ? AND id = ?", (name, kind, id_)
+            )
+            if cursor.rowcount == 0:
+                raise NotFound(f"{kind[:-1]} {id_} does not exist")
+
+    def update_description(
+        self, kind: str, id_: str, version: int, description: str | None
+    ) -> Version:
+        """Edit one version's description in place; its ``modified_on`` moves to now."""
+        current = self.get(kind, id_, version)
+        body = {**current.body, "version_description": description}
+        stamp = now_ms()
+        with self._write() as db:
+            db.execute(
+                "UPDATE versions SET body = ?, modified_on = ? WHERE id = ? AND version = ?",
+                (json.dumps(body), stamp, id_, version),
+            )
+        return Version(kind, id_, current.name, version, current.created_on, stamp, body)
+
+    def delete(self, kind: str, id_: str) -> None:
+        """Remove a resource and all its versions."""
+        with self._write() as db:
+            cursor = db.execute("DELETE FROM resources WHERE kind = ? AND id = ?", (kind, id_))
+            if cursor.rowcount == 0:
+                raise NotFound(f"{kind[:-1]} {id_} does not exist")
+            db.execute("DELETE FROM versions WHERE id = ?", (id_,))
+
+    def delete_version(self, kind: str, id_: str, version: int) -> None:
+        """Remove one version; removing the last one removes the resource."""
+        self.get(kind, id_, version)
+        with self._write() as db:
+            db.execute("DELETE FROM versions WHERE id = ? AND version = ?", (id_, version))
+            (latest,) = db.execute(
+                "SELECT max(version) FROM versions WHERE id = ?", (id_,)
+            ).fetchone()
+            if latest is None:
+                db.execute("DELETE FROM resources WHERE id = ?", (id_,))
+            else:
+                db.execute("UPDATE resources SET latest = ? WHERE id = ?", (latest, id_))

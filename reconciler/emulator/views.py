@@ -1,0 +1,126 @@
+"""Response bodies, built from stored versions in the shapes the spec's return schemas describe.
+
+A config version stores only references to prompt and tool versions; its responses embed those
+versions in full, resolved at read time (so a reference with no version follows the latest).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from reconciler.emulator.store import NotFound, Store, Version
+
+_VOICE_NAMESPACE = uuid.UUID("6f1f0c1e-7b7a-4c55-9a55-1f0e8f0c0a11")
+
+
+def _common(version: Version, version_type: str) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "version": version.version,
+        "name": version.name,
+        "version_type": version_type,
+        "created_on": version.created_on,
+        "modified_on": version.modified_on,
+        "version_description": version.body.get("version_description"),
+    }
+
+
+def prompt_view(version: Version, *, public: bool = True, version_type: str = "FIXED") -> dict:
+    """``return_prompt_public`` (``public``) or ``return_prompt``, which has no prompt_expansion."""
+    view = {**_common(version, version_type), "text": version.body["text"]}
+    if public:
+        view["prompt_expansion"] = version.body["prompt_expansion"]
+    return view
+
+
+def tool_view(version: Version, *, version_type: str = "FIXED") -> dict[str, Any]:
+    """``return_user_defined_tool``."""
+    body = version.body
+    return {
+        **_common(version, version_type),
+        "tool_type": "FUNCTION",
+        "parameters": body["parameters"],
+        "description": body.get("description"),
+        "fallback_content": body.get("fallback_content"),
+    }
+
+
+def voice_view(voice: dict[str, Any]) -> dict[str, Any]:
+    """``ReturnVoice``: the emulator has no voice library, so the missing half is derived."""
+    provider = voice.get("provider") or "CUSTOM_VOICE"
+    key = voice.get("id") or voice["name"]
+    return {
+        "id": voice.get("id") or str(uuid.uuid5(_VOICE_NAMESPACE, f"{provider}/{key}")),
+        "name": voice.get("name") or voice["id"],
+        "provider": provider,
+        "compatible_octave_models": [],
+    }
+
+
+_CONFIG_FIELDS = (
+    "evi_version",
+    "ellm_model",
+    "event_messages",
+    "timeouts",
+    "nudges",
+    "interruption",
+    "turn_detection",
+    "language_model",
+    "webhooks",
+)
+
+
+def _resolve(store: Store, kind: str, ref: dict[str, Any]) -> tuple[Version | None, str]:
+    """The version a reference points at, and whether it is pinned (FIXED) or follows (LATEST)."""
+    version_type = "LATEST" if ref.get("version") is None else "FIXED"
+    try:
+        return store.get(kind, ref["id"], ref.get("version")), version_type
+    except NotFound:
+        return None, version_type
+
+
+def config_view(store: Store, version: Version, *, public: bool = True) -> dict[str, Any]:
+    """``return_config_public`` (``public``) or the list item ``return_config``.
+
+    A referenced version deleted after the config pinned it is left out of the response.
+    """
+    body = version.body
+    view: dict[str, Any] = {
+        "id": version.id,
+        "version": version.version,
+        "name": version.name,
+        "created_on": version.created_on,
+        "modified_on": version.modified_on,
+        "version_description": body.get("version_description"),
+    }
+    view.update({field: body[field] for field in _CONFIG_FIELDS if body.get(field) is not None})
+    if body.get("prompt"):
+        prompt, version_type = _resolve(store, "prompts", body["prompt"])
+        if prompt is not None:
+            view["prompt"] = prompt_view(prompt, public=public, version_type=version_type)
+            expansion = body["prompt"].get("prompt_expansion")
+            if public and expansion is not None:
+                view["prompt"]["prompt_expansion"] = expansion
+    tools = []
+    for ref in body["tools"]:
+        tool, version_type = _resolve(store, "tools", ref)
+        if tool is not None:
+            tools.append(tool_view(tool, version_type=version_type))
+    view["tools"] = tools
+    view["builtin_tools"] = [
+        {"name": b["name"], "fallback_content": b.get("fallback_content"), "tool_type": "BUILTIN"}
+        for b in body["builtin_tools"]
+    ]
+    if body.get("voice"):
+        view["voice"] = voice_view(body["voice"])
+    return view
+
+
+def view(store: Store, version: Version, *, public: bool = True) -> dict[str, Any]:
+    """The response body for any kind's version."""
+    if version.kind == "prompts":
+        return prompt_view(version, public=public)
+    if version.kind == "tools":
+        return tool_view(version)
+    return config_view(store, version, public=public)
