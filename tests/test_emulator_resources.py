@@ -108,6 +108,16 @@ def test_tool_lifecycle(api: httpx.Client) -> None:
     assert api.delete(f"/v0/evi/tools/{tid}").status_code == 404
 
 
+def test_description_patch_without_the_field_changes_nothing(api: httpx.Client) -> None:
+    pid = api.post(
+        "/v0/evi/prompts", json={"name": "p", "text": "t", "version_description": "keep me"}
+    ).json()["id"]
+    patched = api.patch(f"/v0/evi/prompts/{pid}/version/0", json={})
+    assert patched.json()["version_description"] == "keep me"
+    cleared = api.patch(f"/v0/evi/prompts/{pid}/version/0", json={"version_description": None})
+    assert cleared.json()["version_description"] is None
+
+
 def test_description_patch_moves_modified_on_but_not_the_version(api: httpx.Client) -> None:
     tool = create_tool(api)
     patched = api.patch(

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS resources (
     next_version INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS resources_by_name ON resources (kind, name);
+CREATE INDEX IF NOT EXISTS resources_by_kind ON resources (kind, seq);
 CREATE TABLE IF NOT EXISTS versions (
     id TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -157,15 +158,18 @@ class Store:
             where.append("r.id = ?")
             args.append(id_)
         if latest_only:
+            # One version per resource: count resources alone, and walk them in index order.
+            counted = f"SELECT count(*) FROM resources r WHERE {' AND '.join(where)}"
             where.append("v.version = r.latest")
-        clause = " AND ".join(where)
+            order = "r.seq"
+        else:
+            counted = "SELECT count(*) FROM resources r JOIN versions v ON v.id = r.id WHERE "
+            counted += " AND ".join(where)
+            order = "r.seq, v.version"
         with self._lock:
-            (count,) = self._db.execute(
-                f"SELECT count(*) FROM resources r JOIN versions v ON v.id = r.id WHERE {clause}",
-                args,
-            ).fetchone()
+            (count,) = self._db.execute(counted, args).fetchone()
         items = self._rows(
-            f"{_SELECT} WHERE {clause} ORDER BY r.seq, v.version LIMIT ? OFFSET ?",
+            f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?",
             (*args, page_size, page_number * page_size),
         )
         return Page(items, math.ceil(count / page_size))

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 from reconciler.emulator.store import NotFound, Store, Version
+from reconciler.hume import facts
 
 _VOICE_NAMESPACE = uuid.UUID("6f1f0c1e-7b7a-4c55-9a55-1f0e8f0c0a11")
 
@@ -48,7 +49,7 @@ def tool_view(version: Version, *, version_type: str = "FIXED") -> dict[str, Any
 
 def voice_view(voice: dict[str, Any]) -> dict[str, Any]:
     """``ReturnVoice``: the emulator has no voice library, so the missing half is derived."""
-    provider = voice.get("provider") or "CUSTOM_VOICE"
+    provider = voice.get("provider") or facts.VOICE_PROVIDER_DEFAULT
     key = voice.get("id") or voice["name"]
     return {
         "id": voice.get("id") or str(uuid.uuid5(_VOICE_NAMESPACE, f"{provider}/{key}")),

@@ -16,6 +16,9 @@ from typing import Any
 EVI_VERSIONS = ("3", "4-mini")
 """The only accepted ``evi_version`` values ("Only versions `3` and `4-mini` are supported")."""
 
+VOICE_PROVIDER_DEFAULT = "CUSTOM_VOICE"
+"""A voice posted without ``provider`` is one of the account's own voices (VoiceRef's prose)."""
+
 PAGE_SIZE_DEFAULT = 10
 PAGE_SIZE_MAX = 100
 

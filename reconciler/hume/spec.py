@@ -7,11 +7,13 @@ a wrong belief about the API cannot hide in a model that both client and emulato
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 import yaml
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -44,6 +46,19 @@ def ref(schema_name: str) -> str:
 def validator(schema_ref: str) -> Draft202012Validator:
     """A ``$ref`` validator (OpenAPI 3.1 schemas are JSON Schema 2020-12)."""
     return Draft202012Validator({"$ref": schema_ref}, registry=_registry())
+
+
+@cache
+def compiled_check(schema_ref: str) -> Callable[[Any], Any]:
+    """A compiled check for hot paths (about 25x faster than ``validator``), first error only.
+
+    Raises ``fastjsonschema.JsonSchemaValueException``. The schemas use only draft-07 keywords
+    (type unions with null, $ref, oneOf, enum, required), which fastjsonschema implements.
+    """
+    pointer = schema_ref.removeprefix(SPEC_URI)
+    schema = {"$ref": pointer, "components": document()["components"]}
+    uuid = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    return fastjsonschema.compile(schema, formats={"uuid": uuid, "int64": ".*", "double": ".*"})
 
 
 def component(schema_name: str) -> dict[str, Any]:
