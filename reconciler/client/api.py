@@ -1,0 +1,249 @@
+"""The operations of Hume's EVI config API, with paging and retries.
+
+Retries (tenacity: capped, jittered exponential backoff, ``Retry-After`` honoured) cover what is
+safe to repeat: any request refused before it ran (429, connection refused), and reads and patches
+whatever went wrong. A create whose outcome is unknown (5xx, or the connection lost mid-response)
+is never repeated here: it raises ``ResponseLost``, and the caller re-reads before it tries again,
+because repeating it blindly could create a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from reconciler.client.models import MODELS, LiveVersion
+
+PAGE_SIZE = 100
+
+
+class ApiError(Exception):
+    """The API refused a request; carries what a user needs, never the key."""
+
+    def __init__(self, method: str, path: str, status: int, message: str) -> None:
+        super().__init__(f"{method} {path} failed with {status}: {message}")
+        self.method, self.path, self.status, self.message = method, path, status, message
+        self.retry_after: float | None = None
+
+
+class ResponseLost(Exception):
+    """A write was sent but its outcome is unknown; re-read before trying again."""
+
+    def __init__(self, method: str, path: str, cause: str) -> None:
+        super().__init__(f"{method} {path}: no answer ({cause}); it may or may not have happened")
+        self.method, self.path = method, path
+
+
+_BEFORE_RUNNING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_MID_FLIGHT = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout, httpx.WriteError)
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+    if isinstance(body, dict) and isinstance(body.get("detail"), list):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}"
+            for item in body["detail"]
+        )
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body)
+    return str(body)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try; the defaults suit Hume, tests shrink the waits."""
+
+    attempts: int = 6
+    initial_wait: float = 0.5
+    max_wait: float = 20.0
+    max_retry_after: float = 60.0
+
+
+def _retryable(method: str) -> Callable[[BaseException], bool]:
+    idempotent = method != "POST"
+
+    def check(exc: BaseException) -> bool:
+        if isinstance(exc, ApiError):
+            return exc.status == 429 or (idempotent and exc.status >= 500)
+        if isinstance(exc, _BEFORE_RUNNING):
+            return True
+        return idempotent and isinstance(exc, _MID_FLIGHT)
+
+    return check
+
+
+class HumeClient:
+    """Every prompt, tool and config operation of the spec, over one httpx connection pool."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        concurrency: int = 8,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.http = http
+        self.retry = retry or RetryPolicy()
+        self._slots = asyncio.Semaphore(concurrency)
+        self.requests = 0
+
+    async def __aenter__(self) -> HumeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+    # Transport with retries
+
+    def _wait(self, state: RetryCallState) -> float:
+        backoff = wait_exponential_jitter(self.retry.initial_wait, self.retry.max_wait)(state)
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.retry.max_retry_after)
+        return backoff
+
+    async def _once(self, method: str, path: str, **kwargs: Any) -> Any:
+        async with self._slots:
+            self.requests += 1
+            try:
+                response = await self.http.request(method, path, **kwargs)
+            except _MID_FLIGHT as exc:
+                if method == "POST":
+                    raise ResponseLost(method, path, type(exc).__name__) from exc
+                raise
+        if response.status_code >= 400:
+            if method == "POST" and response.status_code >= 500:
+                raise ResponseLost(method, path, f"status {response.status_code}")
+            error = ApiError(method, path, response.status_code, _message(response))
+            if "retry-after" in response.headers:
+                error.retry_after = _seconds(response.headers["retry-after"])
+            raise error
+        try:
+            return response.json()
+        except ValueError:
+            return {}  # the rename PATCH may answer with plain text instead of {}
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One operation, retried as far as that is safe; the parsed JSON answer."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_retryable(method)),
+            stop=stop_after_attempt(self.retry.attempts),
+            wait=self._wait,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._once(method, path, **kwargs)
+        raise AssertionError("unreachable: tenacity reraises")
+
+    # Reads
+
+    async def _page(
+        self, path: str, number: int, params: dict[str, Any]
+    ) -> tuple[list[dict], int | None]:
+        body = await self.request(
+            "GET", path, params={**params, "page_number": number, "page_size": PAGE_SIZE}
+        )
+        items = next((v for k, v in body.items() if k.endswith("_page")), None) or []
+        return items, body.get("total_pages")
+
+    async def _all_pages(self, path: str, params: dict[str, Any]) -> list[dict]:
+        """Page 0, then the rest concurrently; stop at ``total_pages`` or an empty page."""
+        items, total = await self._page(path, 0, params)
+        if not items:
+            return []
+        if total is None:
+            number = 1
+            while page := (await self._page(path, number, params))[0]:
+                items += page
+                number += 1
+            return items
+        for page, _ in await asyncio.gather(
+            *(self._page(path, number, params) for number in range(1, total))
+        ):
+            if not page:
+                break
+            items += page
+        return items
+
+    async def list(
+        self, kind: str, *, latest_only: bool = True, name: str | None = None
+    ) -> list[LiveVersion]:
+        """Every resource of a kind (its latest versions, unless ``latest_only`` is false)."""
+        params: dict[str, Any] = {"restrict_to_most_recent": _flag(latest_only)}
+        if name is not None:
+            params["name"] = name
+        items = await self._all_pages(f"/v0/evi/{kind}", params)
+        return [MODELS[kind].model_validate(item) for item in items]
+
+    async def list_versions(self, kind: str, id_: str) -> list[LiveVersion]:
+        """Every version of one resource, oldest first."""
+        items = await self._all_pages(f"/v0/evi/{kind}/{id_}", {"restrict_to_most_recent": "false"})
+        versions = [MODELS[kind].model_validate(item) for item in items]
+        return sorted(versions, key=lambda v: v.version)
+
+    async def get_version(self, kind: str, id_: str, version: int) -> LiveVersion:
+        """One version."""
+        body = await self.request("GET", f"/v0/evi/{kind}/{id_}/version/{version}")
+        return MODELS[kind].model_validate(body)
+
+    # Writes
+
+    async def create(self, kind: str, body: dict[str, Any]) -> LiveVersion:
+        """A new resource (version 0). May raise ``ResponseLost``."""
+        return MODELS[kind].model_validate(await self.request("POST", f"/v0/evi/{kind}", json=body))
+
+    async def create_version(self, kind: str, id_: str, body: dict[str, Any]) -> LiveVersion:
+        """The next version of a resource. May raise ``ResponseLost``."""
+        answer = await self.request("POST", f"/v0/evi/{kind}/{id_}", json=body)
+        return MODELS[kind].model_validate(answer)
+
+    async def rename(self, kind: str, id_: str, name: str) -> None:
+        """A new name for all versions."""
+        await self.request("PATCH", f"/v0/evi/{kind}/{id_}", json={"name": name})
+
+    async def update_description(
+        self, kind: str, id_: str, version: int, description: str | None
+    ) -> LiveVersion:
+        """One version's description, in place."""
+        answer = await self.request(
+            "PATCH",
+            f"/v0/evi/{kind}/{id_}/version/{version}",
+            json={"version_description": description},
+        )
+        return MODELS[kind].model_validate(answer)
+
+    async def delete(self, kind: str, id_: str) -> None:
+        """A resource and all its versions."""
+        await self.request("DELETE", f"/v0/evi/{kind}/{id_}")
+
+    async def delete_version(self, kind: str, id_: str, version: int) -> None:
+        """One version."""
+        await self.request("DELETE", f"/v0/evi/{kind}/{id_}/version/{version}")
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _seconds(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None

@@ -1,0 +1,138 @@
+"""The one definition of "equal": both the desired and the live side pass through here.
+
+A version's *content* is what a new version would change; its *description* is patched in place
+and compared on its own. Canonical content is the posted wire shape (``posted_*_version`` in the
+spec) with:
+
+- server defaults filled in from ``reconciler.hume.facts`` (so omitted == the server's default);
+- only the keys the posted schema defines (unknown live fields, server-only fields dropped);
+- nulls dropped (so ``null`` == omitted), ``version_description`` null == "";
+- tool ``parameters`` parsed from their JSON string;
+- floats rounded to ``FLOAT_DIGITS`` decimals (with deepdiff's numeric-type leniency, 1 == 1.0);
+- lists with no meaningful order (tools, built-in tools, webhooks, webhook events) sorted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from deepdiff import DeepDiff
+from deepdiff.helper import notpresent
+
+from reconciler.hume import facts, spec
+
+FLOAT_DIGITS = 6
+_POSTED = {
+    "prompts": "posted_prompt_version",
+    "tools": "posted_user_defined_tool_version",
+    "configs": "posted_config_version",
+}
+_NOT_CONTENT = ("version_description",)
+
+
+def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec.component(schema["$ref"].rsplit("/", 1)[-1])
+    return schema
+
+
+def _object_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The object schema inside a property (following refs, nullable unions and oneOf)."""
+    schema = _resolve(schema)
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            props: dict[str, Any] = {}
+            for option in schema[key]:
+                sub = _object_schema(option)
+                if sub:
+                    props.update(sub["properties"])
+            return {"properties": props}
+    if "properties" in schema:
+        return schema
+    return None
+
+
+def _project(schema: dict[str, Any] | None, value: Any) -> Any:
+    """Keep the keys the schema defines, recursively; drop nulls; round floats."""
+    if isinstance(value, float):
+        return round(value, FLOAT_DIGITS)
+    if isinstance(value, list):
+        items = _resolve(schema).get("items") if schema else None
+        return [_project(items, item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    obj = _object_schema(schema) if schema else None
+    props = obj["properties"] if obj else {key: None for key in value}
+    return {
+        key: _project(props[key], item)
+        for key, item in value.items()
+        if key in props and item is not None
+    }
+
+
+def _sorted(items: list[Any], key: str) -> list[Any]:
+    return sorted(items, key=lambda item: json.dumps(item.get(key), sort_keys=True))
+
+
+def voice_keys(body: dict[str, Any]) -> tuple[str, ...]:
+    """How a config names its voice: by ``name`` or by ``id`` (``VoiceRef`` is one of the two)."""
+    voice = body.get("voice") or {}
+    return ("id",) if "id" in voice and "name" not in voice else ("name",)
+
+
+def content(
+    kind: str, body: dict[str, Any], *, voice_by: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The canonical content of a version given in posted wire shape (desired or live).
+
+    A live voice carries both id and name; ``voice_by`` (the desired side's ``voice_keys``)
+    says which of them identifies it, so each side is compared on what the user wrote.
+    """
+    filled = facts.fill_defaults(kind, body)
+    projected = _project(spec.component(_POSTED[kind]), filled)
+    for key in _NOT_CONTENT:
+        projected.pop(key, None)
+    if kind == "tools" and isinstance(projected.get("parameters"), str):
+        projected["parameters"] = json.loads(projected["parameters"])
+    if kind == "configs":
+        projected["tools"] = _sorted(projected.get("tools", []), "id")
+        projected["builtin_tools"] = _sorted(projected.get("builtin_tools", []), "name")
+        hooks = [
+            {**h, "events": sorted(h.get("events", []))} for h in projected.get("webhooks", [])
+        ]
+        projected["webhooks"] = _sorted(hooks, "url")
+        if "voice" in projected:
+            voice = projected["voice"]
+            keys = voice_by or voice_keys(projected)
+            projected["voice"] = {key: voice[key] for key in keys if key in voice}
+            projected["voice"]["provider"] = voice.get("provider", facts.VOICE_PROVIDER_DEFAULT)
+    return projected
+
+
+def description(value: str | None) -> str:
+    """``version_description``: null and "" are the same."""
+    return value or ""
+
+
+def differences(desired: Any, live: Any) -> dict[str, tuple[Any, Any]]:
+    """Changed paths of two canonical values, as ``{"a.b[0]": (live, desired)}``.
+
+    Paths read like the manifest (``language_model.temperature``, ``webhooks[0].url``).
+    """
+    diff = DeepDiff(
+        live,
+        desired,
+        ignore_numeric_type_changes=True,
+        math_epsilon=10**-FLOAT_DIGITS,
+        verbose_level=2,
+        view="tree",
+    )
+    changes: dict[str, tuple[Any, Any]] = {}
+    for level in (leaf for group in diff.values() for leaf in group):
+        path = level.path(output_format="list")
+        label = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        before = None if level.t1 is notpresent else level.t1
+        after = None if level.t2 is notpresent else level.t2
+        changes[label or "(value)"] = (before, after)
+    return dict(sorted(changes.items()))
