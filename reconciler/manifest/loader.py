@@ -26,7 +26,6 @@ from reconciler.manifest.model import (
     Resource,
     Source,
     field_names_at,
-    is_true,
     redact,
     suggest,
 )
@@ -111,7 +110,7 @@ class _Load:
         self.references: list[tuple[_Where, Path, NameReference]] = []
 
     def finish(self) -> Manifests:
-        manifests = Manifests(
+        manifests = Manifests.model_construct(
             prompts=tuple(self.resources["prompts"]),
             tools=tuple(self.resources["tools"]),
             configs=tuple(self.resources["configs"]),
@@ -185,9 +184,8 @@ class _Load:
             self.references.extend((where, prefix, ref) for ref in name_references(raw))
         spec_class = SPECS[kind]
         problems = [
-            where.error((*prefix, group[0]), _missing(group))
-            for group in spec_class.REQUIRED
-            if not is_true(raw.get("absent")) and all(raw.get(f) is None for f in group)
+            where.error((*prefix, field), message)
+            for field, message in spec_class.presence_problems(raw)
         ]
         try:
             spec = spec_class.model_validate(raw)
@@ -267,12 +265,6 @@ class _Load:
         except OSError as exc:
             self.errors.append(where.error(path, f"cannot read {text_file!r}: {exc.strerror}"))
         return None
-
-
-def _missing(group: tuple[str, ...]) -> str:
-    if len(group) == 1:
-        return "required field is missing"
-    return f"one of {', '.join(group)} is required"
 
 
 def _show(value: Any) -> str:

@@ -13,7 +13,7 @@ import difflib
 import json
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import (
@@ -295,6 +295,32 @@ class ResourceSpec(Strict):
 
     REQUIRED: ClassVar[tuple[tuple[str, ...], ...]] = ()
     """Groups of fields (one of each group) required unless ``absent: true``."""
+    EXCLUSIVE: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    """Groups of fields of which users may write at most one.
+
+    Checked on what users write, not in a validator: a loaded ``Prompt`` has both ``text`` (read
+    from the file) and ``text_file``, and must still round-trip through validation.
+    """
+
+    @classmethod
+    def presence_problems(cls, written: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        """(field, message) for each required group missing and each exclusive group overfilled."""
+        if not is_true(written.get("absent")):
+            for group in cls.REQUIRED:
+                if all(written.get(name) is None for name in group):
+                    alternatives = ", ".join(group)
+                    yield (
+                        group[0],
+                        (
+                            "required field is missing"
+                            if len(group) == 1
+                            else f"one of {alternatives} is required"
+                        ),
+                    )
+        for group in cls.EXCLUSIVE:
+            given = [name for name in group if written.get(name) is not None]
+            if len(given) > 1:
+                yield given[-1], f"give either {' or '.join(given)}, not both"
 
     name: Name = Field(description="The resource's name in Hume: its identity.")
     previous_names: tuple[Name, ...] = Field(
@@ -309,18 +335,13 @@ class PromptSpec(ResourceSpec):
     """A prompt: ``text`` inline, or ``text_file`` relative to this manifest file."""
 
     REQUIRED = (("text", "text_file"),)
+    EXCLUSIVE = (("text", "text_file"),)
     model_config = ConfigDict(json_schema_extra=_required_unless_absent(*REQUIRED))
 
     text: str | None = None
     text_file: str | None = None
     version_description: str | None = None
     prompt_expansion: PromptExpansion | None = None
-
-    @model_validator(mode="after")
-    def _one_text(self) -> PromptSpec:
-        if self.text is not None and self.text_file is not None:
-            raise problem("prompt_text", "give either text or text_file, not both")
-        return self
 
 
 class ToolSpec(ResourceSpec):
