@@ -31,8 +31,8 @@ from reconciler.manifest.model import (
 )
 from reconciler.manifest.validate import (
     NameReference,
+    References,
     check_manifests,
-    check_reference,
     name_references,
 )
 
@@ -119,8 +119,9 @@ class _Load:
         for issue in check_manifests(manifests):
             where, prefix = self.where[id(issue.resource)]
             self.errors.append(where.error((*prefix, *issue.path), issue.message))
+        references = References(manifests, self.invalid_names)
         for where, prefix, reference in self.references:
-            problem = check_reference(reference, manifests, self.invalid_names)
+            problem = references.problem(reference)
             if problem:
                 self.errors.append(where.error((*prefix, *reference.path), problem))
         if self.errors:

@@ -6,22 +6,14 @@ located errors, since it alone knows where each resource came from.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
-
 from reconciler.manifest.errors import Path
-from reconciler.manifest.model import (
-    KINDS,
-    Manifests,
-    Resource,
-    Tool,
-    is_true,
-    suggest,
-)
+from reconciler.manifest.model import KINDS, Manifests, Resource, Tool, is_true, suggest
+from reconciler.manifest.schemacheck import schema_error
 
 
 @dataclass(frozen=True)
@@ -33,6 +25,10 @@ class Issue:
     message: str
 
 
+def _singular(kind: str) -> str:
+    return kind[:-1]
+
+
 def check_manifests(manifests: Manifests) -> Iterator[Issue]:
     """Name clashes between resources, and invalid tool parameter schemas."""
     for kind in KINDS:
@@ -41,57 +37,43 @@ def check_manifests(manifests: Manifests) -> Iterator[Issue]:
         yield from _check_parameters(tool)
 
 
-def _singular(kind: str) -> str:
-    return kind[:-1]
-
-
 def _check_names(kind: str, resources: tuple[Resource, ...]) -> Iterator[Issue]:
     """Duplicate names, and names that are both a current and a previous name."""
+    what = _singular(kind)
     by_name: dict[str, Resource] = {}
     by_previous: dict[str, Resource] = {}
     for resource in resources:
         first = by_name.setdefault(resource.name, resource)
         if first is not resource:
-            yield Issue(
-                resource,
-                ("name",),
-                f"duplicate {_singular(kind)} name {resource.name!r} (also at {first.source})",
-            )
+            message = f"duplicate {what} name {resource.name!r} (also at {first.source})"
+            yield Issue(resource, ("name",), message)
     for resource in resources:
         for index, previous in enumerate(resource.previous_names):
-            path = ("previous_names", index)
             current = by_name.get(previous)
             claimed = by_previous.setdefault(previous, resource)
             if current is resource:
-                yield Issue(resource, path, f"{previous!r} is this {_singular(kind)}'s own name")
+                message = f"{previous!r} is this {what}'s own name"
             elif current is not None:
-                yield Issue(
-                    resource,
-                    path,
-                    f"{previous!r} is also the name of the {_singular(kind)} at {current.source}: "
-                    "a name cannot be both current and previous",
+                message = (
+                    f"{previous!r} is also the name of the {what} at {current.source}: "
+                    "a name cannot be both current and previous"
                 )
             elif claimed is not resource:
-                yield Issue(
-                    resource,
-                    path,
-                    f"{previous!r} is also a previous name of {_singular(kind)} "
-                    f"{claimed.name!r} ({claimed.source}): only one can be renamed from it",
+                message = (
+                    f"{previous!r} is also a previous name of {what} {claimed.name!r} "
+                    f"({claimed.source}): only one can be renamed from it"
                 )
+            else:
+                continue
+            yield Issue(resource, ("previous_names", index), message)
 
 
 def _check_parameters(tool: Tool) -> Iterator[Issue]:
     """Tool ``parameters`` must pass the JSON Schema meta-schema of its dialect."""
-    if tool.parameters is None:
-        return
-    try:
-        validator_for(tool.parameters).check_schema(tool.parameters)
-    except SchemaError as exc:
-        yield Issue(
-            tool,
-            ("parameters", *exc.absolute_path),
-            f"not a valid JSON Schema: {exc.message}",
-        )
+    error = None if tool.parameters is None else schema_error(tool.parameters)
+    if error is not None:
+        path = ("parameters", *error.absolute_path)
+        yield Issue(tool, path, f"not a valid JSON Schema: {error.message}")
 
 
 @dataclass(frozen=True)
@@ -119,36 +101,40 @@ def name_references(config: Mapping[str, Any]) -> list[NameReference]:
     return references
 
 
-def check_reference(
-    reference: NameReference, manifests: Manifests, invalid_names: Mapping[str, set[str]]
-) -> str | None:
-    """Why ``reference`` does not name exactly one present resource, if it does not."""
-    return _resolve(
-        reference.kind, reference.name, manifests, invalid_names.get(reference.kind, set())
-    )
+class References:
+    """Resolves by-name references against the manifests.
 
-
-def _resolve(kind: str, name: str, manifests: Manifests, invalid: set[str]) -> str | None:
-    """Why ``name`` is not exactly one present resource of ``kind``; ``invalid`` names count.
-
-    ``invalid`` are the names of resources that failed to load: they still count as defined, so
-    that one broken prompt does not also make every config that names it report a dangling one.
+    ``invalid_names`` are the names of resources that failed to load: they still count as defined,
+    so that one broken prompt does not also make every config that names it report a dangling one.
     """
-    resources = manifests.of_kind(kind)
-    matches = [r for r in resources if r.name == name]
-    what = _singular(kind)
-    if len(matches) > 1:
-        where = ", ".join(str(r.source) for r in matches)
-        return (
-            f"ambiguous {what} reference {name!r}: {len(matches)} {kind} have that name ({where})"
-        )
-    if matches:
-        if matches[0].absent:
-            return f"refers to {what} {name!r}, which is marked absent ({matches[0].source})"
-        return None
-    if name in invalid:
-        return None
-    renamed = [r for r in resources if name in r.previous_names]
-    if renamed:
-        return f"unknown {what} {name!r}: it was renamed to {renamed[0].name!r}"
-    return f"unknown {what} {name!r}{suggest(name, (r.name for r in resources))}"
+
+    def __init__(self, manifests: Manifests, invalid_names: Mapping[str, set[str]]) -> None:
+        self.invalid_names = invalid_names
+        self.named: dict[str, dict[str, list[Resource]]] = {}
+        self.renamed: dict[str, dict[str, Resource]] = {}
+        for kind in KINDS:
+            named: dict[str, list[Resource]] = defaultdict(list)
+            renamed: dict[str, Resource] = {}
+            for resource in manifests.of_kind(kind):
+                named[resource.name].append(resource)
+                renamed.update(dict.fromkeys(resource.previous_names, resource))
+            self.named[kind], self.renamed[kind] = named, renamed
+
+    def problem(self, reference: NameReference) -> str | None:
+        """Why ``reference`` is not exactly one present resource, if it is not."""
+        kind, name, what = reference.kind, reference.name, _singular(reference.kind)
+        matches = self.named[kind].get(name, [])
+        if len(matches) > 1:
+            where = ", ".join(str(r.source) for r in matches)
+            return (
+                f"ambiguous {what} reference {name!r}: {len(matches)} {kind} are named so ({where})"
+            )
+        if matches:
+            if matches[0].absent:
+                return f"refers to {what} {name!r}, which is marked absent ({matches[0].source})"
+            return None
+        if name in self.invalid_names.get(kind, ()):
+            return None
+        if name in self.renamed[kind]:
+            return f"unknown {what} {name!r}: it was renamed to {self.renamed[kind][name].name!r}"
+        return f"unknown {what} {name!r}{suggest(name, self.named[kind])}"
