@@ -35,7 +35,7 @@ from reconciler.hume import facts, spec
 
 KINDS = ("prompts", "tools", "configs")
 
-_NEVER_LIST = 10
+_NEVER_LIST = 12
 """Enums longer than this are not spelled out in error messages."""
 
 

@@ -23,11 +23,14 @@ _VOCABULARY_KEYWORDS = ("$id", "$schema", "$vocabulary", "$dynamicAnchor", "$com
 
 
 def _static(node: Any) -> Any:
-    """``node`` with every ``{"$dynamicRef": "#meta"}`` made ``{"$ref": "#"}``."""
+    """``node`` with ``{"$dynamicRef": "#meta"}`` made ``{"$ref": "#"}``, and every other ``$ref``
+    (``meta/validation#/$defs/stringArray``) pointed at the merged ``$defs``."""
     if isinstance(node, dict):
         if node.get("$dynamicRef") == "#meta":
             node = {("$ref" if k == "$dynamicRef" else k): v for k, v in node.items()}
             node["$ref"] = "#"
+        elif isinstance(node.get("$ref"), str):
+            node = {**node, "$ref": "#" + node["$ref"].partition("#")[2]}
         return {key: _static(value) for key, value in node.items()}
     if isinstance(node, list):
         return [_static(value) for value in node]
