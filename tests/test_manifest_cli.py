@@ -112,3 +112,11 @@ def test_evictl_console_script_exit_codes(tmp_path):
     assert bad.returncode == 1
     assert bad.stderr.startswith("bad.yaml:1:1: not valid UTF-8 (byte 0xff)\n")
     assert "Traceback" not in bad.stderr
+
+
+def test_committed_schema_file_is_current():
+    """schema/evictl-manifest.schema.json (used by the examples' editor hint) matches the models."""
+    committed = EXAMPLES.parent.parent / "schema" / "evictl-manifest.schema.json"
+    assert committed.read_text() == run("schema").stdout, "regenerate: evictl schema > " + str(
+        committed
+    )
