@@ -380,3 +380,10 @@ def test_errors_name_the_file_itself_when_given_a_file(tmp_path):
     with pytest.raises(ManifestErrors) as caught:
         load_manifests(path, {})
     assert str(caught.value.errors[0]).startswith("one.yaml:2:5: ")
+
+
+def test_reference_with_both_name_and_id_is_one_error(tmp_path):
+    text = CONFIG_HEAD + "    tools: [{id: 6f1c2b4e-8d3a-4c5b-9e7f-1a2b3c4d5e6f, name: q}]\n"
+    assert errors(tmp_path, {"c.yaml": text}) == [
+        "c.yaml:4:13: configs[0].tools[0]: give exactly one of a name or an id"
+    ]

@@ -95,7 +95,7 @@ def name_references(config: Mapping[str, Any]) -> list[NameReference]:
         written.extend(("tools", ("tools", index), tool) for index, tool in enumerate(tools))
     references = []
     for kind, path, value in written:
-        name = value.get("name") if isinstance(value, dict) else value
+        name = value.get("name") if isinstance(value, dict) and "id" not in value else value
         if isinstance(name, str):
             references.append(NameReference(kind, name, path))
     return references
