@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import click
 
 from reconciler import __version__
 from reconciler.errors import UserError
+from reconciler.manifest import ManifestDocument, ManifestErrors, load_manifests
+from reconciler.manifest.options import manifest_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,6 +77,25 @@ def emulator(
     )
     click.echo(f"EVI emulator on http://{host}:{port} (state: {db or 'in memory'})", err=True)
     serve(host, port, settings)
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@manifest_options
+def validate(path: Path, variables: dict[str, str]) -> None:
+    """Check the manifests under PATH (a directory or one file) offline."""
+    try:
+        manifests = load_manifests(path, variables)
+    except ManifestErrors as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"{manifests.summary()}: valid")
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of the manifest format (for editor autocompletion)."""
+    click.echo(json.dumps(ManifestDocument.model_json_schema(), indent=2))
 
 
 def main() -> None:
