@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
 
 import click
+import httpx
 
-from reconciler import __version__
+from reconciler import __version__, render
+from reconciler.applier import Outcome
+from reconciler.client import ApiError, ResponseLost
+from reconciler.client.options import connection_options
 from reconciler.errors import UserError
-from reconciler.manifest import ManifestDocument, ManifestErrors, load_manifests
+from reconciler.manifest import ManifestDocument, ManifestErrors, Manifests, load_manifests
 from reconciler.manifest.options import manifest_options
+from reconciler.planner.plan import Plan
+from reconciler.workflow import Connection, apply_plan, make_plan
+
+RENDERERS = {"text": render.text, "json": render.as_json, "markdown": render.markdown}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,8 +107,108 @@ def schema() -> None:
     click.echo(json.dumps(ManifestDocument.model_json_schema(), indent=2))
 
 
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@manifest_options
+@connection_options
+@click.option(
+    "--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON)."
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
+@click.option("--target", multiple=True, metavar="KIND/NAME", help="Plan only this (repeatable).")
+def plan(
+    path: Path,
+    variables: dict[str, str],
+    connection: Connection,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    target: tuple[str, ...],
+) -> None:
+    """Show what apply would change in the Hume account to match the manifests under PATH."""
+    manifests, result = asyncio.run(make_plan(path, variables, connection, target))
+    click.echo(RENDERERS[fmt](result, manifests.redact))
+    if out is not None:
+        out.write_text(render.as_json(result, manifests.redact) + "\n", encoding="utf-8")
+    if detailed_exitcode and result.has_changes:
+        sys.exit(2)
+
+
+class _ApplyConsole:
+    """What apply says while it runs: the plan, the confirmation, a line per finished action."""
+
+    def __init__(self, fmt: str, ask: bool) -> None:
+        self.fmt, self.ask = fmt, ask
+        self.total = self.done = 0
+
+    def approve(self, manifests: Manifests, result: Plan) -> bool:
+        self.total = len(result.pending)
+        if self.fmt == "text":
+            click.echo(render.text(result, manifests.redact))
+        if not self.ask:
+            return True
+        if not sys.stdin.isatty():
+            raise UserError(
+                "no terminal to confirm on: review with `evictl plan`, then --auto-approve"
+            )
+        return click.confirm("Apply these changes?", default=False)
+
+    def report(self, outcome: Outcome) -> None:
+        self.done += 1
+        if self.fmt == "text":
+            click.echo(f"[{self.done}/{self.total}] {outcome.line()}")
+
+
+@cli.command(name="apply")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@manifest_options
+@connection_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
+@click.option(
+    "--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
+    help="Writes in flight at once.",
+)  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--target", multiple=True, metavar="KIND/NAME", help="Apply only this (repeatable).")
+def apply_command(
+    source: Path,
+    variables: dict[str, str],
+    connection: Connection,
+    auto_approve: bool,
+    parallelism: int,
+    fmt: str,
+    target: tuple[str, ...],
+) -> None:
+    """Make the Hume account match the manifests under SOURCE, or apply a saved plan file.
+
+    A saved plan was reviewed when it was made, so it is applied without asking.
+    """
+    saved = source.suffix == ".json" and source.is_file()
+    console = _ApplyConsole(fmt, ask=not (saved or auto_approve))
+    manifests, result, outcomes = asyncio.run(
+        apply_plan(
+            source, variables, connection, targets=target, parallelism=parallelism,
+            approve=console.approve, report=console.report,
+        )
+    )  # fmt: skip
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "failed", "skipped")}
+    if fmt == "json":
+        document = {"format_version": 1, "outcomes": [o.model_dump() for o in outcomes]}
+        click.echo(manifests.redact(json.dumps({**document, "summary": counts}, indent=2)))
+    elif outcomes:
+        summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+        click.echo(f"Apply finished: {summary}.")
+    elif result.has_changes:
+        click.echo("Apply cancelled; nothing was changed.")
+    if counts["failed"] or counts["skipped"]:
+        sys.exit(1)
+
+
 def main() -> None:
-    """Console entry point: user errors become one line on stderr and exit code 1."""
+    """Console entry point: user errors become a message on stderr and exit code 1."""
     debug = "--debug" in sys.argv[1:]
     try:
         cli.main(standalone_mode=False)
@@ -109,10 +218,20 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
-    except UserError as exc:
+    except ManifestErrors as exc:
+        if debug:
+            raise
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except (UserError, ApiError, ResponseLost) as exc:
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except httpx.HTTPError as exc:
+        if debug:
+            raise
+        click.echo(f"error: cannot reach the API ({type(exc).__name__}: {exc})", err=True)
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

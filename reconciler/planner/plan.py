@@ -3,6 +3,8 @@
 Format (``format_version`` 1), also what ``evictl plan --format json`` prints:
 
 - ``fingerprint``: sha256 of the live state the plan was computed from (see ``Snapshot``).
+- ``path`` and ``targets``: the manifests and ``--target`` list it was made from, so that
+  ``evictl apply plan.json`` can recompute it and refuse if anything moved.
 - ``changes``: one entry per managed resource, in apply order (prompts, tools, configs). Each has
   ``kind``, ``name``, ``actions`` (a subset of create / rename / new_version / update_description
   / delete, in the order apply runs them; empty for no change), the live ``id``, ``live_name``,
@@ -75,6 +77,8 @@ class Plan(BaseModel):
 
     format_version: Literal[1] = FORMAT_VERSION
     fingerprint: str
+    path: str | None = None
+    targets: tuple[str, ...] = ()
     changes: tuple[Change, ...] = Field(default=())
 
     @property

@@ -1,0 +1,112 @@
+"""The pipeline every command shares: load manifests → fetch live snapshot → plan → apply.
+
+Commands differ only in what they do with the result (render it, apply it, report drift), so the
+stages are wired here once and the CLI stays a thin layer of options and printing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from reconciler.applier import Outcome, apply
+from reconciler.client import HumeClient, connect
+from reconciler.errors import UserError
+from reconciler.manifest import Manifests, load_manifests
+from reconciler.planner.plan import Plan
+from reconciler.planner.planner import plan
+from reconciler.snapshot import Snapshot, fetch_snapshot
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the account is: the embedded emulator's file, or an API base URL."""
+
+    emulator: Path | None = None
+    base_url: str | None = None
+
+    def client(self, concurrency: int = 8) -> HumeClient:
+        """A client for this connection (the key is read from ``HUME_API_KEY`` here)."""
+        return connect(base_url=self.base_url, emulator=self.emulator, concurrency=concurrency)
+
+
+async def snapshot_for(manifests: Manifests, client: HumeClient) -> Snapshot:
+    """The live state these manifests are compared with."""
+    expansion_of = [p.name for p in manifests.prompts if p.prompt_expansion is not None]
+    return await fetch_snapshot(client, expansion_of=expansion_of)
+
+
+async def make_plan(
+    path: Path, variables: dict[str, str], connection: Connection, targets: Sequence[str] = ()
+) -> tuple[Manifests, Plan]:
+    """Load, read the account, plan: the whole read-only half of the pipeline."""
+    manifests = load_manifests(path, variables)
+    async with connection.client() as client:
+        live = await snapshot_for(manifests, client)
+    result = plan(manifests, live, targets=targets)
+    return manifests, result.model_copy(update={"path": str(path), "targets": tuple(targets)})
+
+
+def read_saved_plan(path: Path) -> dict:
+    """A plan file written by ``evictl plan --out``, as its JSON document."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        Plan.model_validate({k: v for k, v in document.items() if k != "summary"})
+    except (OSError, ValueError, ValidationError) as exc:
+        raise UserError(f"{path}: not a plan file written by `evictl plan --out` ({exc})") from exc
+    return document
+
+
+def stale_reason(saved: dict, fresh: Plan) -> str | None:
+    """Why a saved plan may not be applied any more, naming what moved; None if it still holds."""
+    if saved["fingerprint"] == fresh.fingerprint:
+        return None
+    now = {(c.kind, c.name): c for c in fresh.changes}
+    for old in saved["changes"]:
+        new = now.get((old["kind"], old["name"]))
+        if new is None:
+            continue
+        label = f"{old['kind'][:-1]} {old['name']}"
+        if new.live_version != old["live_version"]:
+            was = "absent" if old["live_version"] is None else f"at version {old['live_version']}"
+            is_ = "gone" if new.live_version is None else f"now at version {new.live_version}"
+            return f"{label} is {is_} (the plan saw it {was})"
+        if new.live_name != old["live_name"]:
+            return f"{label} is now named {new.live_name!r} (the plan saw {old['live_name']!r})"
+    return "the Hume account changed since the plan was made"
+
+
+async def apply_plan(
+    source: Path,
+    variables: dict[str, str],
+    connection: Connection,
+    *,
+    targets: Sequence[str] = (),
+    parallelism: int = 8,
+    approve: Callable[[Manifests, Plan], bool],
+    report: Callable[[Outcome], None],
+) -> tuple[Manifests, Plan, list[Outcome]]:
+    """Plan (or re-check a saved plan), ask ``approve``, then apply with progress to ``report``."""
+    saved = read_saved_plan(source) if source.is_file() and source.suffix == ".json" else None
+    if saved is not None:
+        source, targets = Path(saved["path"]), tuple(saved["targets"])
+    manifests = load_manifests(source, variables)
+    async with connection.client(concurrency=parallelism) as client:
+        live = await snapshot_for(manifests, client)
+        fresh = plan(manifests, live, targets=targets).model_copy(
+            update={"path": str(source), "targets": tuple(targets)}
+        )
+        if saved is not None:
+            reason = stale_reason(saved, fresh)
+            if reason is None and fresh.dump(manifests.redact) != saved:
+                reason = "the manifests changed since the plan was made"
+            if reason is not None:
+                raise UserError(f"the plan is stale: {reason}; run plan again")
+        if not fresh.has_changes or not approve(manifests, fresh):
+            return manifests, fresh, []
+        outcomes = await apply(fresh, client, parallelism=parallelism, report=report)
+    return manifests, fresh, outcomes
