@@ -21,6 +21,12 @@ from reconciler.planner.plan import Plan
 from reconciler.workflow import Connection, apply_plan, make_plan
 
 RENDERERS = {"text": render.text, "json": render.as_json, "markdown": render.markdown}
+TARGET = click.option(
+    "--target",
+    multiple=True,
+    metavar="KIND/NAME",
+    help="Only this resource and what it uses, e.g. configs/support (repeatable).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,7 +124,7 @@ def schema() -> None:
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON)."
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
-@click.option("--target", multiple=True, metavar="KIND/NAME", help="Plan only this (repeatable).")
+@TARGET
 def plan(
     path: Path,
     variables: dict[str, str],
@@ -172,7 +178,7 @@ class _ApplyConsole:
     help="Writes in flight at once.",
 )  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--target", multiple=True, metavar="KIND/NAME", help="Apply only this (repeatable).")
+@TARGET
 def apply_command(
     source: Path,
     variables: dict[str, str],

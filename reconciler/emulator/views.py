@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from reconciler.emulator.store import NotFound, Store, Version
-from reconciler.hume import facts
+from reconciler.hume import facts, spec
 
 _VOICE_NAMESPACE = uuid.UUID("6f1f0c1e-7b7a-4c55-9a55-1f0e8f0c0a11")
 
@@ -59,17 +59,11 @@ def voice_view(voice: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_CONFIG_FIELDS = (
-    "evi_version",
-    "ellm_model",
-    "event_messages",
-    "timeouts",
-    "nudges",
-    "interruption",
-    "turn_detection",
-    "language_model",
-    "webhooks",
+_RENDERED = {"prompt", "tools", "builtin_tools", "voice", "version_description"}
+_CONFIG_FIELDS = tuple(
+    name for name in spec.component("posted_config_version")["properties"] if name not in _RENDERED
 )
+"""Config settings that read back as they were stored; the others are rendered below."""
 
 
 def _resolve(store: Store, kind: str, ref: dict[str, Any]) -> tuple[Version | None, str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from reconciler.client.models import LiveConfig, LivePrompt, LiveTool, LiveVersion
 from reconciler.errors import UserError
+from reconciler.hume import spec
 from reconciler.manifest import Config, Manifests, Prompt, Reference, Tool
 from reconciler.planner import canonical
 from reconciler.planner.plan import ActionKind, Change, FieldChange, Plan
@@ -22,20 +23,12 @@ from reconciler.snapshot import Snapshot
 KINDS = ("prompts", "tools", "configs")
 PENDING_VERSION = "(new version)"
 PENDING_ID = "(created by apply)"
-_CONFIG_SETTINGS = (
-    "evi_version",
-    "version_description",
-    "builtin_tools",
-    "voice",
-    "language_model",
-    "ellm_model",
-    "event_messages",
-    "timeouts",
-    "nudges",
-    "interruption",
-    "turn_detection",
-    "webhooks",
+_CONFIG_SETTINGS = tuple(
+    name
+    for name in spec.component("posted_config_version")["properties"]
+    if name not in ("prompt", "tools")
 )
+"""A config version's own settings; its prompt and tools are references, resolved separately."""
 
 
 class PlanError(UserError):
