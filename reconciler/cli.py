@@ -11,6 +11,7 @@ import click
 import httpx
 
 from reconciler import __version__, render
+from reconciler import drift as drift_reports
 from reconciler.applier import Outcome
 from reconciler.client import ApiError, ResponseLost
 from reconciler.client.options import connection_options
@@ -18,7 +19,7 @@ from reconciler.errors import UserError
 from reconciler.manifest import ManifestDocument, ManifestErrors, Manifests, load_manifests
 from reconciler.manifest.options import manifest_options
 from reconciler.planner.plan import Plan
-from reconciler.workflow import Connection, apply_plan, make_plan
+from reconciler.workflow import Connection, apply_plan, drift_report, make_plan
 
 RENDERERS = {"text": render.text, "json": render.as_json, "markdown": render.markdown}
 TARGET = click.option(
@@ -211,6 +212,61 @@ def apply_command(
         click.echo("Apply cancelled; nothing was changed.")
     if counts["failed"] or counts["skipped"]:
         sys.exit(1)
+
+
+DRIFT_RENDERERS = {
+    "text": drift_reports.as_text,
+    "json": drift_reports.as_json,
+    "markdown": drift_reports.as_markdown,
+}
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@manifest_options
+@connection_options
+@click.option(
+    "--format", "fmt", type=click.Choice(list(DRIFT_RENDERERS)), default="text", show_default=True
+)
+@click.option(
+    "--ignore", multiple=True, metavar="KIND/NAME", help="Known drift to leave out (repeatable)."
+)
+def drift(
+    path: Path,
+    variables: dict[str, str],
+    connection: Connection,
+    fmt: str,
+    ignore: tuple[str, ...],
+) -> None:
+    """Report where the account differs from the manifests (read-only). Exit 2 on drift."""
+    manifests, report = asyncio.run(drift_report(path, variables, connection, ignore))
+    click.echo(DRIFT_RENDERERS[fmt](report, manifests.redact))
+    if report.has_drift:
+        sys.exit(2)
+
+
+@cli.command()
+@connection_options
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", "names", multiple=True, help="Export only resources with this name.")
+@click.option(
+    "--kind", "kinds", multiple=True, type=click.Choice(["prompts", "tools", "configs"]),
+    help="Export only this kind (repeatable).",
+)  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Show which files would change; write nothing.")
+def export(
+    connection: Connection,
+    out: Path,
+    names: tuple[str, ...],
+    kinds: tuple[str, ...],
+    dry_run: bool,
+) -> None:
+    """Write manifests for the resources in the Hume account (onboarding from the portal)."""
+    from reconciler import export as exporter
+
+    click.echo(
+        asyncio.run(exporter.run(connection, out, names=names, kinds=kinds, dry_run=dry_run))
+    )
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from reconciler.applier import Outcome, apply
 from reconciler.client import HumeClient, connect
+from reconciler.drift import DriftReport, detect, read_only
 from reconciler.errors import UserError
 from reconciler.manifest import Manifests, load_manifests
 from reconciler.planner.plan import Plan
@@ -49,6 +50,18 @@ async def make_plan(
         live = await snapshot_for(manifests, client)
     result = plan(manifests, live, targets=targets)
     return manifests, result.model_copy(update={"path": str(path), "targets": tuple(targets)})
+
+
+async def drift_report(
+    path: Path, variables: dict[str, str], connection: Connection, ignore: Sequence[str] = ()
+) -> tuple[Manifests, DriftReport]:
+    """The read-only pipeline of the nightly check: plan, then explain each difference."""
+    manifests = load_manifests(path, variables)
+    async with connection.client() as client:
+        read_only(client)
+        live = await snapshot_for(manifests, client)
+        report = await detect(manifests, live, plan(manifests, live), client, ignore=ignore)
+    return manifests, report
 
 
 def read_saved_plan(path: Path) -> dict:
