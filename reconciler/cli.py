@@ -145,11 +145,19 @@ def plan(
 
 
 class _ApplyConsole:
-    """What apply says while it runs: the plan, the confirmation, a line per finished action."""
+    """What apply says while it runs: the plan, the confirmation, a line per finished action.
+
+    On a terminal, a run of ``BAR_FROM`` actions or more also keeps a progress bar on stderr,
+    redrawn under the lines (which stay plain, so logs and pipes get only the lines).
+    """
+
+    BAR_FROM = 20
+    BAR_WIDTH = 30
 
     def __init__(self, fmt: str, ask: bool) -> None:
         self.fmt, self.ask = fmt, ask
         self.total = self.done = 0
+        self.bar = fmt == "text" and sys.stderr.isatty()
 
     def approve(self, manifests: Manifests, result: Plan) -> bool:
         self.total = len(result.pending)
@@ -165,8 +173,18 @@ class _ApplyConsole:
 
     def report(self, outcome: Outcome) -> None:
         self.done += 1
-        if self.fmt == "text":
-            click.echo(f"[{self.done}/{self.total}] {outcome.line()}")
+        if self.fmt != "text":
+            return
+        bar = self.bar and self.total >= self.BAR_FROM
+        if bar:
+            click.echo("\r\x1b[K", nl=False, err=True)
+        click.echo(f"[{self.done}/{self.total}] {outcome.line()}")
+        if bar:
+            filled = self.BAR_WIDTH * self.done // self.total
+            meter = "#" * filled + "-" * (self.BAR_WIDTH - filled)
+            click.echo(f"[{meter}] {self.done}/{self.total}", nl=False, err=True)
+            if self.done == self.total:
+                click.echo("", err=True)
 
 
 @cli.command(name="apply")
