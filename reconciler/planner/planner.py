@@ -8,13 +8,15 @@ what happens to them (the cascade).
 
 from __future__ import annotations
 
+import copy
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from reconciler.client.models import LiveConfig, LivePrompt, LiveTool, LiveVersion
 from reconciler.errors import UserError
-from reconciler.hume import spec
+from reconciler.hume import facts, spec
 from reconciler.manifest import Config, Manifests, Prompt, Reference, Tool
 from reconciler.planner import canonical
 from reconciler.planner.plan import ActionKind, Change, FieldChange, Plan
@@ -23,6 +25,7 @@ from reconciler.snapshot import Snapshot
 KINDS = ("prompts", "tools", "configs")
 PENDING_VERSION = "(new version)"
 PENDING_ID = "(created by apply)"
+SECRET = "(secret)"
 _CONFIG_SETTINGS = tuple(
     name
     for name in spec.component("posted_config_version")["properties"]
@@ -52,6 +55,59 @@ def desired_body(resource: Prompt | Tool | Config) -> dict[str, Any]:
             body["prompt"] = _ref_body(resource.prompt)
         body["tools"] = [_ref_body(ref) for ref in resource.tools or ()]
     return body
+
+
+def _spell_out_inherited(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the defaults of omitted inherited fields written out.
+
+    A new version inherits some omitted fields from the live one instead of taking the default
+    (``facts.INHERITED_FIELDS``); the planner compares omitted with the default, so a new version
+    must post it, or apply could never undo a portal edit of such a field.
+    """
+    defaults = facts.fill_defaults(kind, {})
+    body = copy.deepcopy(body)
+    for *parents, leaf in facts.INHERITED_FIELDS.get(kind, ()):
+        target, default = body, defaults
+        for key in parents:
+            target = target.setdefault(key, {})
+            default = default.get(key) or {}
+        if target.get(leaf) is None:
+            target[leaf] = default.get(leaf)
+    return body
+
+
+def _path_keys(path: str) -> tuple[str, ...]:
+    """``webhooks[0].url`` → ``("webhooks", "url")``: the keys of a path, list positions dropped."""
+    return tuple(part for part in re.split(r"[.\[\]]", path) if part and not part.isdigit())
+
+
+def _mask(value: Any, keys: tuple[str, ...]) -> Any:
+    """``value`` with whatever lies at ``keys`` (in every list item) replaced by ``SECRET``."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_mask(item, keys) for item in value]
+    if not keys:
+        return SECRET
+    if isinstance(value, dict) and keys[0] in value:
+        return {**value, keys[0]: _mask(value[keys[0]], keys[1:])}
+    return value
+
+
+def _hide_secrets(field: FieldChange, secret_paths: Sequence[str]) -> FieldChange:
+    """``field`` with both sides masked where the manifest substitutes a secret.
+
+    Redaction by value cannot hide the live side: after a secret is rotated, the live value is
+    the old secret, which the manifests no longer know. Masking by position hides both.
+    """
+    keys = _path_keys(field.path)
+    for secret in map(_path_keys, secret_paths):
+        if secret[: len(keys)] == keys:
+            rest = secret[len(keys) :]
+            field = field.model_copy(
+                update={"before": _mask(field.before, rest), "after": _mask(field.after, rest)}
+            )
+    return field
 
 
 def _ref_body(ref: Reference) -> dict[str, Any]:
@@ -120,16 +176,15 @@ class _Planner:
         if resource.absent:
             return Change(**base, actions=("delete",) if live else ())
         body = desired_body(resource)
+        if live is not None:
+            body = _spell_out_inherited(kind, body)
         reasons: list[str] = []
         wanted = self.resolve_refs(resource, reasons) if isinstance(resource, Config) else body
         if live is None:
             return Change(**base, actions=("create",), body=body, reasons=tuple(reasons))
         actions: list[ActionKind] = ["rename"] if live.name != resource.name else []
         have = live_body(live)
-        voice_by = canonical.voice_keys(wanted)
-        fields = self.field_changes(
-            kind, canonical.content(kind, wanted), canonical.content(kind, have, voice_by=voice_by)
-        )
+        fields = self.field_changes(kind, wanted, have)
         old = canonical.description(have.get("version_description"))
         new = canonical.description(body.get("version_description"))
         description = FieldChange(path="version_description", before=old, after=new)
@@ -140,16 +195,22 @@ class _Planner:
         return Change(
             **base,
             actions=tuple(actions),
-            fields=tuple(fields),
-            description=description if old != new else None,
+            fields=tuple(_hide_secrets(field, resource.secret_paths) for field in fields),
+            description=_hide_secrets(description, resource.secret_paths) if old != new else None,
             reasons=tuple(reasons) if fields else (),
             body=body,
         )
 
     def field_changes(
-        self, kind: str, desired: dict[str, Any], live: dict[str, Any]
+        self, kind: str, wanted: dict[str, Any], have: dict[str, Any]
     ) -> list[FieldChange]:
-        """Field differences; a tool's ``parameters`` and a config's references as whole values."""
+        """Field differences; a tool's ``parameters`` and a config's references as whole values.
+
+        References are compared canonically but shown from the raw bodies, which still carry the
+        managed name a reference will have after apply (a rename, or a resource not yet created).
+        """
+        desired = canonical.content(kind, wanted)
+        live = canonical.content(kind, have, voice_by=canonical.voice_keys(wanted))
         whole = {"tools": ("parameters",), "configs": ("prompt", "tools")}.get(kind, ())
         changes = [
             FieldChange(path=path, before=before, after=after)
@@ -160,7 +221,7 @@ class _Planner:
             if canonical.differences(desired.get(key), live.get(key)):
                 before, after = live.get(key), desired.get(key)
                 if kind == "configs":
-                    before, after = self.ref_label(key, before), self.ref_label(key, after)
+                    before, after = self.ref_label(key, have[key]), self.ref_label(key, wanted[key])
                 changes.append(FieldChange(path=key, before=before, after=after))
         return sorted(changes, key=lambda change: change.path)
 
@@ -172,7 +233,7 @@ class _Planner:
         if isinstance(value, list):
             return [self.ref_label(key, item) for item in value]
         target = self.by_id[kind].get(value["id"])
-        name = target.name if target else value.get("name", value["id"])
+        name = value.get("name") or (target.name if target else value["id"])
         version = value["version"]
         if version is None:
             return f"{name} latest"
@@ -205,8 +266,8 @@ class _Planner:
             return {"id": PENDING_ID, "version": PENDING_VERSION, "name": ref.name}
         if "new_version" in change.actions:
             reasons.append(f"{singular} {ref.name} → new version")
-            return {"id": change.id, "version": PENDING_VERSION}
-        return {"id": change.id, "version": change.live_version}
+            return {"id": change.id, "version": PENDING_VERSION, "name": ref.name}
+        return {"id": change.id, "version": change.live_version, "name": ref.name}
 
 
 def _targets(desired: Manifests, targets: Sequence[str]) -> set[tuple[str, str]] | None:
