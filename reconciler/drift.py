@@ -200,9 +200,10 @@ async def detect(
         if change.address in ignored:
             continue
         own_fields = [f for f in change.fields if f.path not in _REFS]
-        cascaded = change.kind == "configs" and change.reasons and not change.description
-        if cascaded and not own_fields:
-            for reason in change.reasons:
+        cascades = [reason for reason in change.reasons if " → " in reason]
+        only_cascade = change.reasons and len(cascades) == len(change.reasons)
+        if change.kind == "configs" and only_cascade and not own_fields and not change.description:
+            for reason in cascades:
                 used_by.setdefault(reason.split(" → ")[0], []).append(change.name)
             continue
         items.append(await _classify(manifests, live, change, client, configs, desired))

@@ -205,7 +205,11 @@ def test_a_config_following_latest_is_repinned(tmp_path: Path) -> None:
     latest = {**_prompt().model_dump(), "version_type": "LATEST"}
     snapshot = Snapshot(prompts=(_prompt(),), tools=(_tool(),), configs=(_config(prompt=latest),))
     assert shape(_plan(tmp_path, snapshot)) == {
-        "configs/desk": only(("new_version",), fields={"prompt": ("greeter latest", "greeter v0")})
+        "configs/desk": only(
+            ("new_version",),
+            fields={"prompt": ("greeter latest", "greeter v0")},
+            reasons=("prompt greeter is pinned at latest; the manifests resolve it to v0",),
+        )
     }
 
 

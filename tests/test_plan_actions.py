@@ -284,7 +284,9 @@ def test_config_pinned_to_an_old_prompt_version_is_repinned(applied: Account) ->
     result = applied.plan()
     assert shape(result) == {
         "configs/front-desk": only(
-            ("new_version",), fields={"prompt": ("greeter v0", "greeter v2")}
+            ("new_version",),
+            fields={"prompt": ("greeter v0", "greeter v2")},
+            reasons=("prompt greeter is pinned at v0; the manifests resolve it to v2",),
         ),
     }
     applied.apply()
@@ -447,7 +449,9 @@ def test_tool_parameters_compare_as_json(applied: Account) -> None:
     result = applied.plan()
     assert shape(result) == {
         "configs/front-desk": only(
-            ("new_version",), fields={"tools": (["lookup v0"], ["lookup v1"])}
+            ("new_version",),
+            fields={"tools": (["lookup v0"], ["lookup v1"])},
+            reasons=("tool lookup is pinned at v0; the manifests resolve it to v1",),
         ),
     }
 
@@ -481,7 +485,9 @@ def test_external_reference_is_only_checked_to_exist(applied: Account) -> None:
     edited(applied, ", version: 0}", "}")
     assert shape(applied.plan()) == {
         "configs/back-office": only(
-            ("new_version",), fields={"prompt": ("shared v0", "shared latest")}
+            ("new_version",),
+            fields={"prompt": ("shared v0", "shared latest")},
+            reasons=("prompt shared is pinned at v0; the manifests resolve it to latest",),
         ),
     }
     applied.apply()

@@ -184,6 +184,8 @@ class _Planner:
             return Change(**base, actions=("create",), body=body, reasons=tuple(reasons))
         actions: list[ActionKind] = ["rename"] if live.name != resource.name else []
         have = live_body(live)
+        if isinstance(resource, Config):
+            reasons += self.stale_pins(wanted, have)
         fields = self.field_changes(kind, wanted, have)
         old = canonical.description(have.get("version_description"))
         new = canonical.description(body.get("version_description"))
@@ -247,6 +249,22 @@ class _Planner:
         body["tools"] = [self.pin("tools", config, ref, reasons) for ref in config.tools or ()]
         return body
 
+    def stale_pins(self, wanted: dict[str, Any], have: dict[str, Any]) -> list[str]:
+        """Why a config changes when what it uses does not: its live pin is another version."""
+        pinned = {ref["id"]: ref["version"] for ref in [have["prompt"], *have["tools"]] if ref}
+        refs = [("prompts", wanted.get("prompt")), *(("tools", r) for r in wanted["tools"])]
+        reasons = []
+        for kind, ref in refs:
+            if not ref or ref["version"] == PENDING_VERSION or ref["id"] not in pinned:
+                continue
+            if pinned[ref["id"]] != ref["version"]:
+                name = ref.get("name") or self.by_id[kind][ref["id"]].name
+                reasons.append(
+                    f"{kind[:-1]} {name} is pinned at {_version(pinned[ref['id']])}; "
+                    f"the manifests resolve it to {_version(ref['version'])}"
+                )
+        return reasons
+
     def pin(self, kind: str, config: Config, ref: Reference, reasons: list[str]) -> dict:
         singular = kind[:-1]
         if ref.is_external:
@@ -268,6 +286,10 @@ class _Planner:
             reasons.append(f"{singular} {ref.name} → new version")
             return {"id": change.id, "version": PENDING_VERSION, "name": ref.name}
         return {"id": change.id, "version": change.live_version, "name": ref.name}
+
+
+def _version(number: int | None) -> str:
+    return "latest" if number is None else f"v{number}"
 
 
 def _targets(desired: Manifests, targets: Sequence[str]) -> set[tuple[str, str]] | None:
