@@ -1,0 +1,667 @@
+"""``evictl export``: manifests that describe the account as it is (onboarding from the portal).
+
+The goal is a round trip: ``evictl plan`` on the exported directory against the same account
+shows no changes. So every rule below follows what the loader and the planner will do with it.
+
+- **Layout.** New resources go to ``prompts.yaml``, ``tools.yaml`` and ``configs.yaml`` in the
+  output directory (one document each), sorted by name. A prompt whose text contains a line break
+  or is longer than ``LONG_TEXT`` characters gets its own file, ``prompts/<slug>.md``, referenced
+  by ``text_file`` (slugs are lowercase ASCII, ``-2``, ``-3``… when taken, case-insensitively).
+  Text containing ``\\r`` stays inline: the loader reads text files with universal newlines.
+- **Values.** Only the latest version of each resource. What equals the server's default (per
+  ``canonical.content``, the planner's own equality) is left out. Tool parameters become YAML
+  mappings. A voice is written by ``name`` unless the account only knows it by ``id`` (or the
+  existing entry uses ``id``); its ``provider`` is left out when it is the default.
+- **References.** A config's prompt or tool is written by name when it is pinned to the latest
+  version of a resource that the resulting manifests define under that (unique) name, because
+  apply pins a name reference to the latest version. Otherwise it is ``{id, version}`` (a pin to
+  an older version, or a target the manifests do not define), or ``{id}`` for a reference that
+  follows the latest version; such references get a comment naming the target.
+- **Safety.** ``${`` in exported strings is written as ``$${`` (the loader interpolates every
+  string value, not text files); strings that a YAML 1.1 or 1.2 reader would take for another
+  type (``"3"``, ``"yes"``, ``"null"``, the merge key ``"<<"``) are quoted.
+- **Duplicate names.** A manifest identifies a resource by its name, so two live resources of one
+  kind with exactly the same name cannot be exported: export fails and names their ids (rename
+  one in the portal, or leave them out with ``--kind``/``--name``). Names that differ only by
+  case or spaces are distinct and exported as they are.
+- **Re-export.** Every YAML file already in the directory is loaded in ruamel.yaml's round-trip
+  mode, and each exported resource updates its existing entry (wherever it is) in place: keys,
+  order and comments stay; a value that still loads to the live value (``${VAR}`` expanded from
+  the environment, so ``${secret:...}`` webhook URLs stay unexpanded) is kept as written, and so
+  is an explicit default; keys export would not write are removed, except ``previous_names``. A
+  prompt keeps its form (inline or its ``text_file``). Entries of the exported kinds (and names,
+  with ``--name``) that are no longer in the account are removed, with their text file;
+  ``absent: true`` entries are kept. New resources are appended to ``<kind>.yaml``. Files with no
+  change are not rewritten; ``--dry-run`` reports the same list and writes nothing.
+- **Secrets.** A live value is exported as it is: a token in a new webhook URL lands in the file
+  until it is replaced by ``${secret:NAME}`` (which later exports then keep).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import posixpath
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml as pyyaml
+from pydantic import BaseModel
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+
+from reconciler.client.models import LiveConfig, LivePrompt, LiveTool, LiveVersion
+from reconciler.errors import UserError
+from reconciler.hume import facts
+from reconciler.manifest.interpolate import expand
+from reconciler.manifest.model import KINDS, SPECS, is_true
+from reconciler.manifest.yamlread import resolve_plain
+from reconciler.planner import canonical
+from reconciler.planner.planner import live_body
+from reconciler.snapshot import Snapshot, fetch_snapshot
+from reconciler.workflow import Connection
+
+LONG_TEXT = 120
+"""Prompt texts longer than this (or with a line break) go to their own file."""
+FILES = {kind: f"{kind}.yaml" for kind in KINDS}
+TEXT_DIR = "prompts"
+KEPT_KEYS = ("previous_names",)
+"""Keys that users add and export never writes: re-export leaves them alone."""
+ORDER = {
+    "prompts": ("name", "text", "text_file", "version_description", "prompt_expansion"),
+    "tools": ("name", "description", "version_description", "parameters", "fallback_content"),
+    "configs": (
+        "name", "evi_version", "version_description", "prompt", "tools", "builtin_tools",
+        "voice", "language_model", "ellm_model", "event_messages", "interruption", "nudges",
+        "timeouts", "turn_detection", "webhooks",
+    ),
+}  # fmt: skip
+"""Key order of a new entry: the order of the format's documentation."""
+UNORDERED = ("tools", "builtin_tools", "webhooks", "events")
+"""Config lists that the canonicaliser sorts: their order is the user's to keep."""
+_FLOW_WIDTH = 80
+_UNLOADABLE = object()
+_YAML11 = pyyaml.resolver.Resolver()
+Paths = frozenset[tuple[str, ...]]
+
+
+async def run(
+    connection: Connection,
+    out: Path,
+    *,
+    names: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    dry_run: bool = False,
+) -> str:
+    """Export the account into ``out`` (or only report, with ``dry_run``); a summary to print."""
+    chosen = tuple(kind for kind in KINDS if not kinds or kind in kinds)
+    async with connection.client() as client:
+        live = await fetch_snapshot(client)
+        selected = select(live, chosen, names)
+        detailed = await asyncio.gather(
+            *(client.get_version("prompts", p.id, p.version) for p in selected.get("prompts", []))
+        )
+    if "prompts" in selected:
+        selected["prompts"] = list(detailed)
+    export = Export(out, live, names)
+    for kind in KINDS:
+        if kind in selected:
+            export.update(kind, selected[kind])
+    changes = export.changes()
+    if not dry_run:
+        write(out, changes)
+    return summary(out, selected, export.dropped, changes, dry_run)
+
+
+def select(
+    live: Snapshot, kinds: Sequence[str], names: Sequence[str]
+) -> dict[str, list[LiveVersion]]:
+    """The live resources to export, per kind; unknown ``names`` and duplicate names are errors."""
+    wanted = set(names)
+    selected = {
+        kind: [item for item in live.of_kind(kind) if not wanted or item.name in wanted]
+        for kind in kinds
+    }
+    found = {item.name for items in selected.values() for item in items}
+    if missing := sorted(wanted - found):
+        where = ", ".join(kinds)
+        raise UserError(f"--name: nothing named {', '.join(map(repr, missing))} among the {where}")
+    problems = []
+    for kind, items in selected.items():
+        counts = Counter(item.name for item in items)
+        for name in sorted(name for name, n in counts.items() if n > 1):
+            ids = ", ".join(item.id for item in items if item.name == name)
+            problems.append(f"{counts[name]} {kind} are named {name!r} ({ids})")
+    if problems:
+        raise UserError(
+            f"cannot export: {'; '.join(problems)}. Manifests identify resources by name: rename "
+            "or delete the extras in Hume, or leave them out with --kind or --name"
+        )
+    return {kind: sorted(items, key=_sort_key) for kind, items in selected.items()}
+
+
+def _sort_key(item: LiveVersion) -> tuple[str, str, str]:
+    return item.name.casefold(), item.name, item.id
+
+
+# What one resource looks like in a manifest (plain data, strings as they are live)
+
+
+def without_defaults(kind: str, body: dict[str, Any], keep: Paths = frozenset()) -> dict[str, Any]:
+    """``body``'s content with every field, at any depth, that equals the server default dropped.
+
+    The canonicaliser decides: a key goes when leaving it out does not change the canonical
+    content, which is exactly when the planner will see no difference. Keys that the manifest
+    format requires (``timeouts.inactivity.enabled``) stay, and so do the ``keep`` paths (what a
+    user already wrote, such as an explicit default).
+    """
+    wanted = canonical.content(kind, body)
+    result = wanted
+    for path in optional_paths(wanted, SPECS[kind]):
+        if path not in keep:
+            trial = _without(result, path)
+            if canonical.content(kind, trial) == wanted:
+                result = trial
+    return result
+
+
+def optional_paths(
+    value: dict[str, Any], model: type[BaseModel] | None, prefix: tuple[str, ...] = ()
+) -> list[tuple[str, ...]]:
+    """The key paths that the manifest ``model`` lets users leave out, children first.
+
+    Only the format's own mappings are entered: a tool's ``parameters`` is one value.
+    """
+    paths: list[tuple[str, ...]] = []
+    for key, item in value.items():
+        field = model.model_fields.get(key) if model else None
+        inner = _model_of(field.annotation) if field else None
+        if isinstance(item, dict) and inner is not None:
+            paths += optional_paths(item, inner, (*prefix, key))
+        if field is None or not field.is_required():
+            paths.append((*prefix, key))
+    return paths
+
+
+def _without(value: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    head, *rest = path
+    if head not in value:
+        return value
+    if not rest:
+        return {key: item for key, item in value.items() if key != head}
+    inner = value[head]
+    return {**value, head: _without(inner, tuple(rest)) if isinstance(inner, dict) else inner}
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, (_model_of(arg) for arg in get_args(annotation))), None)
+
+
+def _with_description(entry: dict[str, Any], live: LiveVersion) -> dict[str, Any]:
+    if live.version_description:
+        entry["version_description"] = live.version_description
+    return entry
+
+
+def prompt_entry(live: LivePrompt, written: Paths = frozenset()) -> dict[str, Any]:
+    """A prompt's manifest entry, text inline (``Export`` decides whether it moves to a file)."""
+    entry = {"name": live.name, **without_defaults("prompts", live_body(live), written)}
+    return _with_description(entry, live)
+
+
+def tool_entry(live: LiveTool, written: Paths = frozenset()) -> dict[str, Any]:
+    """A tool's manifest entry; ``parameters`` parsed from the JSON string."""
+    entry = {"name": live.name, **without_defaults("tools", live_body(live), written)}
+    return _with_description(entry, live)
+
+
+def voice(live: dict[str, Any], *, by_id: bool = False) -> dict[str, Any]:
+    """By name, unless asked for the id or the account knows the voice only by id."""
+    name, id_ = live.get("name"), live.get("id")
+    chosen = {"id": id_} if by_id or not name or name == id_ else {"name": name}
+    return {**chosen, "provider": live.get("provider") or facts.VOICE_PROVIDER_DEFAULT}
+
+
+@dataclass
+class Ref:
+    """A config's reference as written: a name, or ``{id, version}`` with a comment naming it."""
+
+    value: Any
+    comment: str | None = None
+
+
+class References:
+    """How a config refers to its prompt and tools, given which names the manifests define."""
+
+    def __init__(self, live: Snapshot, defined: dict[str, set[str]]) -> None:
+        self.by_id = {kind: {i.id: i for i in live.of_kind(kind)} for kind in ("prompts", "tools")}
+        self.unique = {
+            kind: {n for n, c in Counter(i.name for i in live.of_kind(kind)).items() if c == 1}
+            for kind in ("prompts", "tools")
+        }
+        self.defined = defined
+
+    def ref(self, kind: str, embedded: LiveVersion) -> Ref:
+        """A name for a pin to the latest version of a defined resource, else its id."""
+        target = self.by_id[kind].get(embedded.id)
+        pinned = embedded.version_type != "LATEST"
+        label = json.dumps(target.name if target else embedded.name, ensure_ascii=False)
+        if target is None:
+            return Ref({"id": embedded.id, "version": embedded.version})
+        named = target.name in self.unique[kind] and target.name in self.defined[kind]
+        if pinned and embedded.version == target.version and named:
+            return Ref(target.name)
+        singular = kind[:-1]
+        if not pinned:
+            return Ref({"id": embedded.id}, f"{singular} {label}, following its latest version")
+        note = f"{singular} {label} v{embedded.version}"
+        if embedded.version != target.version:
+            note += f" (the latest is v{target.version})"
+        return Ref({"id": embedded.id, "version": embedded.version}, note)
+
+    def entry(
+        self, live: LiveConfig, written: Paths = frozenset()
+    ) -> tuple[dict[str, Any], dict[str, Ref]]:
+        """A config's entry (references in place) and its references by key, for comments."""
+        body = live_body(live)
+        del body["prompt"], body["tools"]
+        if live.voice:
+            body["voice"] = voice(live.voice, by_id=("voice", "id") in written)
+        settings = without_defaults("configs", body, written)
+        refs: dict[str, Any] = {}
+        if live.prompt is not None:
+            refs["prompt"] = self.ref("prompts", live.prompt)
+        if live.tools:
+            refs["tools"] = [self.ref("tools", tool) for tool in live.tools]
+        entry = {"name": live.name, **settings}
+        for key, ref in refs.items():
+            entry[key] = [r.value for r in ref] if isinstance(ref, list) else ref.value
+        return _with_description(entry, live), refs
+
+
+# YAML: ruamel nodes that the loader reads back as exactly the live values
+
+
+def ambiguous(text: str) -> bool:
+    """Whether ``text``, unquoted, would read as something other than this string."""
+    yaml11 = _YAML11.resolve(pyyaml.ScalarNode, text, (True, False))
+    return yaml11 != "tag:yaml.org,2002:str" or resolve_plain(text) is not text
+
+
+def scalar(text: str, *, key: bool = False) -> str:
+    """A string as written: ``${`` escaped in values (not keys), quoted when ambiguous."""
+    written = text if key else text.replace("${", "$${")
+    return DoubleQuotedScalarString(written) if ambiguous(written) else written
+
+
+def node(value: Any) -> Any:
+    """Plain data as ruamel nodes; short mappings and lists of scalars in flow style."""
+    if isinstance(value, dict):
+        mapping = CommentedMap()
+        for key, item in value.items():
+            mapping[scalar(str(key), key=True)] = node(item)
+        if _flat(value.values(), value):
+            mapping.fa.set_flow_style()
+        return mapping
+    if isinstance(value, list):
+        sequence = CommentedSeq(node(item) for item in value)
+        if _flat(value, value):
+            sequence.fa.set_flow_style()
+        return sequence
+    return scalar(value) if isinstance(value, str) else value
+
+
+def _flat(items: Iterable[Any], value: Any) -> bool:
+    simple = all(not isinstance(i, dict | list) and "\n" not in str(i) for i in items)
+    return simple and len(json.dumps(value, ensure_ascii=False)) <= _FLOW_WIDTH
+
+
+def loaded(value: Any) -> Any:
+    """What the loader makes of a YAML value: plain data, strings interpolated from the env."""
+    if isinstance(value, dict):
+        return {str(key): loaded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [loaded(item) for item in value]
+    if isinstance(value, str):
+        if "${" not in value:
+            return str(value)
+        expansion = expand(value, os.environ)
+        return _UNLOADABLE if expansion.problems else expansion.text
+    return value
+
+
+def merge(
+    old: CommentedMap, new: CommentedMap, keep: Sequence[str] = (), *, unordered: bool = False
+) -> bool:
+    """Make ``old`` load as ``new`` in place, keeping what already does; True if it changed.
+
+    A replaced value takes the new value's comment, if it has one, else keeps its own (except a
+    config's ``prompt``, whose comment named the target it replaces). With
+    ``unordered`` (configs), the lists whose order the planner ignores compare as multisets.
+    """
+    changed = False
+    for key in [key for key in old if key not in new and key not in keep]:
+        del old[key]
+        old.ca.items.pop(key, None)
+        changed = True
+    for position, (key, value) in enumerate(new.items()):
+        if key not in old:
+            before = [k for k in list(new)[:position] if k in old]
+            old.insert(list(old).index(before[-1]) + 1 if before else 0, key, value)
+        elif isinstance(old[key], dict) and isinstance(value, dict):
+            changed |= merge(old[key], value, unordered=unordered)
+            continue
+        elif _comparable(old[key], key, unordered) != _comparable(value, key, unordered):
+            old[key] = value
+        else:
+            continue
+        if key in new.ca.items:
+            old.ca.items[key] = new.ca.items[key]
+        elif key == "prompt":
+            old.ca.items.pop(key, None)
+        changed = True
+    return changed
+
+
+def _comparable(value: Any, key: str, unordered: bool) -> Any:
+    """``loaded(value)``, with the planner's unordered lists sorted when ``unordered``."""
+    plain = loaded(value)
+    return _sort_unordered(plain, key) if unordered else plain
+
+
+def _sort_unordered(value: Any, key: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _sort_unordered(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_sort_unordered(item, key) for item in value]
+        return sorted(items, key=json.dumps) if key in UNORDERED else items
+    return value
+
+
+def round_trip_yaml() -> YAML:
+    """ruamel.yaml in round-trip mode, formatted like the examples; lines never folded."""
+    rt = YAML()
+    rt.width = 4096
+    rt.indent(mapping=2, sequence=4, offset=2)
+    rt.preserve_quotes = True
+    return rt
+
+
+# The output directory
+
+
+@dataclass
+class YamlFile:
+    """One manifest file of the output directory, loaded for round-trip editing."""
+
+    rel: str
+    original: str | None
+    docs: list[Any]
+    dirty: bool = False
+    touched: bool = False
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """What export does to one file: ``write`` (with its content), ``unchanged`` or ``remove``."""
+
+    path: str
+    action: str
+    content: str | None = None
+
+
+def yaml_files(root: Path) -> list[str]:
+    """The manifest files below ``root``, as the loader finds them (hidden ones skipped)."""
+    if not root.is_dir():
+        return []
+    found = []
+    for file in sorted(root.rglob("*")):
+        relative = file.relative_to(root)
+        hidden = any(part.startswith(".") for part in relative.parts)
+        if file.suffix in (".yaml", ".yml") and not hidden and file.is_file():
+            found.append(relative.as_posix())
+    return found
+
+
+class Export:
+    """The output directory's manifests, updated kind by kind from the live resources."""
+
+    def __init__(self, root: Path, live: Snapshot, names: Sequence[str]) -> None:
+        self.root, self.live, self.names = root, live, set(names)
+        self.yaml = round_trip_yaml()
+        self.files = {rel: self.load(rel) for rel in yaml_files(root)}
+        self.texts: dict[str, str] = {}
+        self.dropped: dict[str, list[str]] = defaultdict(list)
+        self.orphans: set[str] = set()
+        self.taken = {p.lower() for p in self.text_files()}
+        if (root / TEXT_DIR).is_dir():
+            self.taken |= {
+                p.relative_to(root).as_posix().lower() for p in (root / TEXT_DIR).rglob("*")
+            }
+
+    def load(self, rel: str) -> YamlFile:
+        try:
+            text = (self.root / rel).read_text(encoding="utf-8")
+            docs = list(self.yaml.load_all(text))
+        except UnicodeDecodeError as exc:
+            raise UserError(f"cannot update {self.root / rel}: not UTF-8 ({exc})") from exc
+        except YAMLError as exc:
+            raise UserError(f"cannot update {self.root / rel}: not valid YAML ({exc})") from exc
+        if not all(isinstance(doc, dict) for doc in docs):
+            raise UserError(f"cannot update {self.root / rel}: every document must be a mapping")
+        return YamlFile(rel, text, docs)
+
+    def entries(self, kind: str) -> list[tuple[YamlFile, CommentedSeq, CommentedMap]]:
+        """Every entry of ``kind`` in every file, in file order."""
+        return [
+            (file, doc[kind], entry)
+            for file in self.files.values()
+            for doc in file.docs
+            if isinstance(doc.get(kind), list)
+            for entry in doc[kind]
+            if isinstance(entry, dict)
+        ]
+
+    def text_files(self) -> dict[str, CommentedMap]:
+        """The text files that prompt entries name (relative to the root), with their entries."""
+        named = {}
+        for file, _, entry in self.entries("prompts"):
+            path = text_path(file.rel, loaded(entry.get("text_file")))
+            if path is not None:
+                named.setdefault(path, entry)
+        return named
+
+    def defined(self, kind: str) -> set[str]:
+        """The names that the manifests define (not absent) for ``kind``."""
+        return {
+            loaded(entry.get("name"))
+            for _, _, entry in self.entries(kind)
+            if not is_true(loaded(entry.get("absent")))
+        }
+
+    def update(self, kind: str, items: Sequence[LiveVersion]) -> None:
+        """Update, append and remove the entries of ``kind`` to match ``items``."""
+        live_names = {item.name for item in items}
+        existing: dict[str, tuple[YamlFile, CommentedMap]] = {}
+        for file, seq, entry in self.entries(kind):
+            name = loaded(entry.get("name"))
+            absent = is_true(loaded(entry.get("absent")))
+            if name in live_names:
+                existing.setdefault(name, (file, entry))
+            elif not absent and (not self.names or name in self.names):
+                del seq[next(i for i, e in enumerate(seq) if e is entry)]
+                file.dirty = file.touched = True
+                self.dropped[kind].append(str(name))
+                orphan = text_path(file.rel, loaded(entry.get("text_file")))
+                if orphan is not None:
+                    self.orphans.add(orphan)
+        refs = References(self.live, {k: self.defined(k) for k in ("prompts", "tools")})
+        for item in items:
+            comments: dict[str, Ref] = {}
+            found = existing.get(item.name)
+            written = (
+                frozenset(optional_paths(loaded(found[1]), SPECS[kind])) if found else frozenset()
+            )
+            if isinstance(item, LivePrompt):
+                entry = self.place_text(prompt_entry(item, written), found)
+            elif isinstance(item, LiveTool):
+                entry = tool_entry(item, written)
+            else:
+                assert isinstance(item, LiveConfig)
+                entry, comments = refs.entry(item, written)
+            new = entry_node(kind, entry, comments)
+            if found:
+                file, old = found
+                file.touched = True
+                file.dirty |= merge(old, new, KEPT_KEYS, unordered=kind == "configs")
+            else:
+                self.append(kind, new)
+
+    def place_text(
+        self, entry: dict[str, Any], found: tuple[YamlFile, CommentedMap] | None
+    ) -> dict[str, Any]:
+        """Inline text, or ``text_file``: an existing entry keeps its form and its file."""
+        text = entry["text"]
+        if found is not None and "text_file" not in found[1]:
+            return entry
+        if found is not None:
+            file, old = found
+            path = text_path(file.rel, loaded(old["text_file"]))
+            if path is not None and path not in self.texts and "\r" not in text:
+                del entry["text"]
+                self.texts[path] = text
+                return {**entry, "text_file": loaded(old["text_file"])}
+            if path is not None:
+                self.orphans.add(path)
+        if "\r" in text or ("\n" not in text and len(text) <= LONG_TEXT):
+            return entry
+        path = self.allocate(entry["name"])
+        self.texts[path] = text
+        del entry["text"]
+        return {**entry, "text_file": path}
+
+    def allocate(self, name: str) -> str:
+        """A free ``prompts/<slug>.md`` for a new prompt (taken is case-insensitive)."""
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60] or "prompt"
+        number = 1
+        while True:
+            path = f"{TEXT_DIR}/{slug}{'' if number == 1 else f'-{number}'}.md"
+            if path.lower() not in self.taken:
+                self.taken.add(path.lower())
+                return path
+            number += 1
+
+    def append(self, kind: str, new: CommentedMap) -> None:
+        """A new entry at the end of ``<kind>.yaml`` (created if need be)."""
+        rel = FILES[kind]
+        if rel not in self.files:
+            doc = CommentedMap()
+            doc.yaml_set_start_comment(
+                f"{kind.capitalize()} exported by `evictl export`. Edit freely: a re-export "
+                "keeps comments and order."
+            )
+            self.files[rel] = YamlFile(rel, None, [doc])
+        file = self.files[rel]
+        docs = [doc for doc in file.docs if isinstance(doc.get(kind), list)] or file.docs
+        doc = docs[-1]
+        if not isinstance(doc.get(kind), list):
+            doc[kind] = CommentedSeq()
+        doc[kind].append(new)
+        file.dirty = file.touched = True
+
+    def changes(self) -> list[FileChange]:
+        """Every file export touches, with what happens to it."""
+        result = []
+        for file in self.files.values():
+            if not file.touched:
+                continue
+            content = self.dump(file) if file.dirty else file.original
+            same = content == file.original
+            result.append(FileChange(file.rel, "unchanged" if same else "write", content))
+        for path, text in sorted(self.texts.items()):
+            target = self.root / path
+            same = target.is_file() and target.read_bytes() == text.encode()
+            result.append(FileChange(path, "unchanged" if same else "write", text))
+        named = set(self.text_files())
+        for path in sorted(self.orphans - named - set(self.texts)):
+            if (self.root / path).is_file():
+                result.append(FileChange(path, "remove"))
+        return result
+
+    def dump(self, file: YamlFile) -> str:
+        stream = io.StringIO()
+        self.yaml.dump_all(file.docs, stream)
+        return stream.getvalue()
+
+
+def text_path(manifest: str, text_file: Any) -> str | None:
+    """A ``text_file`` as a path relative to the root, or None if it is not one inside it."""
+    if not isinstance(text_file, str) or not text_file or posixpath.isabs(text_file):
+        return None
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(manifest), text_file))
+    return None if path == ".." or path.startswith("../") else path
+
+
+def entry_node(kind: str, entry: dict[str, Any], comments: dict[str, Ref]) -> CommentedMap:
+    """An entry as a ruamel mapping in the documented key order, references commented."""
+    ordered = {key: entry[key] for key in ORDER[kind] if key in entry}
+    mapping = node({**ordered, **entry})
+    mapping.fa.set_block_style()
+    for key, ref in comments.items():
+        if isinstance(ref, Ref) and ref.comment:
+            mapping.yaml_add_eol_comment(ref.comment, key)
+        elif isinstance(ref, list):
+            for index, item in enumerate(ref):
+                if item.comment:
+                    mapping[key].yaml_add_eol_comment(item.comment, index)
+    return mapping
+
+
+def write(root: Path, changes: Iterable[FileChange]) -> None:
+    """Carry out the changes (byte for byte: no newline translation)."""
+    for change in changes:
+        target = root / change.path
+        if change.action == "write":
+            assert change.content is not None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(change.content, encoding="utf-8", newline="")
+        elif change.action == "remove":
+            target.unlink()
+
+
+def summary(
+    root: Path,
+    selected: dict[str, list[LiveVersion]],
+    dropped: dict[str, list[str]],
+    changes: Sequence[FileChange],
+    dry_run: bool,
+) -> str:
+    """What was (or would be) exported, file by file, with counts."""
+    counts = ", ".join(
+        f"{len(items)} {kind if len(items) != 1 else kind[:-1]}" for kind, items in selected.items()
+    )
+    verbs = {"write": "would write" if dry_run else "wrote", "unchanged": "unchanged"}
+    verbs["remove"] = "would remove" if dry_run else "removed"
+    lines = [f"{'Dry run: would export' if dry_run else 'Exported'} {counts} to {root}"]
+    lines += [f"  {verbs[c.action]:<12} {c.path}" for c in changes]
+    for kind, names in dropped.items():
+        listed = ", ".join(json.dumps(name, ensure_ascii=False) for name in names)
+        lines.append(f"No longer in the account, dropped from the manifests: {kind} {listed}")
+    tally = Counter(change.action for change in changes)
+    lines.append(
+        f"{tally['write']} files {'would change' if dry_run else 'written'}, "
+        f"{tally['unchanged']} unchanged, {tally['remove']} {'to remove' if dry_run else 'removed'}"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
+    return "\n".join(lines)
