@@ -29,7 +29,6 @@ from reconciler.planner.plan import Change, Plan
 from reconciler.planner.planner import live_body
 
 Status = Literal["done", "failed", "skipped"]
-LOST_RESPONSE_ATTEMPTS = 4
 
 
 class Outcome(BaseModel):
@@ -138,31 +137,40 @@ class _Run:
         return {"id": id_, "version": version}
 
     async def post_once(self, change: Change, body: dict[str, Any]) -> LiveVersion:
-        """Create or add a version; after a lost response, adopt what it made before retrying."""
+        """Create or add a version; after a lost response, adopt what it made before retrying.
+
+        Lost responses are retried with the client's backoff: a 5xx storm is also answered with
+        ``ResponseLost``, and re-posting at once would only feed it.
+        """
         kind = change.kind
-        for _ in range(LOST_RESPONSE_ATTEMPTS):
-            try:
+        async for attempt in self.client.retrying(lambda exc: isinstance(exc, ResponseLost)):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    adopted = await self.find_lost(change, body)
+                    if adopted is not None:
+                        return adopted
                 if change.id is None:
                     return await self.client.create(kind, {"name": change.name, **body})
                 return await self.client.create_version(kind, change.id, body)
-            except ResponseLost:
-                adopted = await self.find_lost(change, body)
-                if adopted is not None:
-                    return adopted
-        raise ResponseLost("POST", f"/v0/evi/{kind}", "no answer after retries")
+        raise AssertionError("unreachable: tenacity reraises")
 
     async def find_lost(self, change: Change, body: dict[str, Any]) -> LiveVersion | None:
-        """The version a lost POST created, if it did: newer than the plan saw, same content."""
+        """The version a lost POST created, if it did: newer than the plan saw, same content.
+
+        Each candidate is read on its own: list items leave out a prompt's ``prompt_expansion``,
+        so a listed version would never match a body that sets it, and the POST would be repeated.
+        """
         kind = change.kind
         if change.id is None:
             found = await self.client.list(kind, name=change.name)
-            return found[0] if found else None
+            return next((item for item in found if item.name == change.name), None)
         versions = await self.client.list_versions(kind, change.id)
         voice_by = canonical.voice_keys(body)
         wanted = canonical.content(kind, body, voice_by=voice_by)
-        for version in reversed(versions):
-            if change.live_version is not None and version.version <= change.live_version:
+        for listed in reversed(versions):
+            if change.live_version is not None and listed.version <= change.live_version:
                 break
+            version = await self.client.get_version(kind, change.id, listed.version)
             if canonical.content(kind, live_body(version), voice_by=voice_by) == wanted:
                 return version
         return None

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from reconciler.applier import Outcome, apply
 from reconciler.client import HumeClient, connect
+from reconciler.client.api import RetryPolicy
 from reconciler.drift import DriftReport, detect, read_only
 from reconciler.errors import UserError
 from reconciler.manifest import Manifests, load_manifests
@@ -29,10 +30,17 @@ class Connection:
 
     emulator: Path | None = None
     base_url: str | None = None
+    retry: RetryPolicy | None = None
+    """How hard the client tries (None: the defaults, which suit Hume; tests shrink the waits)."""
 
     def client(self, concurrency: int = 8) -> HumeClient:
         """A client for this connection (the key is read from ``HUME_API_KEY`` here)."""
-        return connect(base_url=self.base_url, emulator=self.emulator, concurrency=concurrency)
+        return connect(
+            base_url=self.base_url,
+            emulator=self.emulator,
+            concurrency=concurrency,
+            retry=self.retry,
+        )
 
 
 async def snapshot_for(manifests: Manifests, client: HumeClient) -> Snapshot:
@@ -93,6 +101,30 @@ def stale_reason(saved: dict, fresh: Plan) -> str | None:
     return "the Hume account changed since the plan was made"
 
 
+def saved_source(
+    plan_file: Path, saved: dict, targets: Sequence[str]
+) -> tuple[Path, tuple[str, ...]]:
+    """The manifests and targets a saved plan was made from, refusing what would mislead.
+
+    ``--target`` cannot narrow a reviewed plan (it would silently apply all of it), and the path
+    is relative to where ``evictl plan`` ran, which a bare "no such file" would not explain.
+    """
+    kept = tuple(saved["targets"])
+    if targets and tuple(targets) != kept:
+        made_with = " ".join(f"--target {t}" for t in kept) or "no --target"
+        raise UserError(
+            f"{plan_file}: a saved plan applies what it was made with ({made_with}); "
+            "run plan again with the targets you want"
+        )
+    path = saved["path"]
+    if not path or not Path(path).exists():
+        raise UserError(
+            f"{plan_file}: the manifests it was made from ({path}) are not here; "
+            "apply it from the directory `evictl plan` ran in"
+        )
+    return Path(path), kept
+
+
 async def apply_plan(
     source: Path,
     variables: dict[str, str],
@@ -106,7 +138,7 @@ async def apply_plan(
     """Plan (or re-check a saved plan), ask ``approve``, then apply with progress to ``report``."""
     saved = read_saved_plan(source) if source.is_file() and source.suffix == ".json" else None
     if saved is not None:
-        source, targets = Path(saved["path"]), tuple(saved["targets"])
+        source, targets = saved_source(source, saved, targets)
     manifests = load_manifests(source, variables)
     async with connection.client(concurrency=parallelism) as client:
         live = await snapshot_for(manifests, client)

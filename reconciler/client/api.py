@@ -1,10 +1,10 @@
 """The operations of Hume's EVI config API, with paging and retries.
 
-Retries (tenacity: capped, jittered exponential backoff, ``Retry-After`` honoured) cover what is
-safe to repeat: any request refused before it ran (429, connection refused), and reads and patches
-whatever went wrong. A create whose outcome is unknown (5xx, or the connection lost mid-response)
-is never repeated here: it raises ``ResponseLost``, and the caller re-reads before it tries again,
-because repeating it blindly could create a duplicate.
+Retries (tenacity: capped exponential backoff, fully jittered; ``Retry-After`` honoured) cover
+what is safe to repeat: any request refused before it ran (429, connection refused), and reads and
+patches whatever went wrong. A create whose outcome is unknown (5xx, or the connection lost
+mid-response) is never repeated here: it raises ``ResponseLost``, and the caller re-reads before
+it tries again, because repeating it blindly could create a duplicate.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tenacity import (
     RetryCallState,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_random_exponential,
 )
 
 from reconciler.client.models import MODELS, LiveVersion
@@ -111,7 +111,7 @@ class HumeClient:
     # Transport with retries
 
     def _wait(self, state: RetryCallState) -> float:
-        backoff = wait_exponential_jitter(self.retry.initial_wait, self.retry.max_wait)(state)
+        backoff = wait_random_exponential(self.retry.initial_wait, self.retry.max_wait)(state)
         exc = state.outcome.exception() if state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
@@ -139,15 +139,22 @@ class HumeClient:
         except ValueError:
             return {}  # the rename PATCH may answer with plain text instead of {}
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One operation, retried as far as that is safe; the parsed JSON answer."""
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_retryable(method)),
+    def retrying(self, retry_on: Callable[[BaseException], bool]) -> AsyncRetrying:
+        """Attempts under this client's policy, retrying the errors ``retry_on`` accepts.
+
+        Public so that the applier's re-read-then-repost loop after a ``ResponseLost`` backs off
+        exactly like the transport does.
+        """
+        return AsyncRetrying(
+            retry=retry_if_exception(retry_on),
             stop=stop_after_attempt(self.retry.attempts),
             wait=self._wait,
             reraise=True,
         )
-        async for attempt in retrying:
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One operation, retried as far as that is safe; the parsed JSON answer."""
+        async for attempt in self.retrying(_retryable(method)):
             with attempt:
                 return await self._once(method, path, **kwargs)
         raise AssertionError("unreachable: tenacity reraises")
