@@ -18,7 +18,7 @@ from reconciler.client.options import connection_options
 from reconciler.errors import UserError
 from reconciler.manifest import ManifestDocument, ManifestErrors, Manifests, load_manifests
 from reconciler.manifest.options import manifest_options
-from reconciler.planner.plan import Plan
+from reconciler.planner.plan import Plan, redact_tree
 from reconciler.workflow import Connection, apply_plan, drift_report, make_plan
 
 RENDERERS = {"text": render.text, "json": render.as_json, "markdown": render.markdown}
@@ -158,9 +158,11 @@ class _ApplyConsole:
         self.fmt, self.ask = fmt, ask
         self.total = self.done = 0
         self.bar = fmt == "text" and sys.stderr.isatty()
+        self.redact: render.Redact = str
 
     def approve(self, manifests: Manifests, result: Plan) -> bool:
         self.total = len(result.pending)
+        self.redact = manifests.redact
         if self.fmt == "text":
             click.echo(render.text(result, manifests.redact))
         if not self.ask:
@@ -178,7 +180,7 @@ class _ApplyConsole:
         bar = self.bar and self.total >= self.BAR_FROM
         if bar:
             click.echo("\r\x1b[K", nl=False, err=True)
-        click.echo(f"[{self.done}/{self.total}] {outcome.line()}")
+        click.echo(self.redact(f"[{self.done}/{self.total}] {outcome.line()}"))
         if bar:
             filled = self.BAR_WIDTH * self.done // self.total
             meter = "#" * filled + "-" * (self.BAR_WIDTH - filled)
@@ -212,6 +214,10 @@ def apply_command(
     A saved plan was reviewed when it was made, so it is applied without asking.
     """
     saved = source.suffix == ".json" and source.is_file()
+    if fmt == "json" and not (saved or auto_approve):
+        raise UserError(
+            "--format json prints no plan to confirm: pass --auto-approve (or a plan file)"
+        )
     console = _ApplyConsole(fmt, ask=not (saved or auto_approve))
     manifests, result, outcomes = asyncio.run(
         apply_plan(
@@ -221,13 +227,16 @@ def apply_command(
     )  # fmt: skip
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "failed", "skipped")}
     if fmt == "json":
-        document = {"format_version": 1, "outcomes": [o.model_dump() for o in outcomes]}
-        click.echo(manifests.redact(json.dumps({**document, "summary": counts}, indent=2)))
+        outcomes_json = [o.model_dump(mode="json") for o in outcomes]
+        document = {"format_version": 1, "outcomes": outcomes_json, "summary": counts}
+        click.echo(json.dumps(redact_tree(document, manifests.redact), indent=2))
     elif outcomes:
         summary = ", ".join(f"{n} {status}" for status, n in counts.items())
         click.echo(f"Apply finished: {summary}.")
     elif result.has_changes:
         click.echo("Apply cancelled; nothing was changed.")
+    else:
+        click.echo(result.summary())
     if counts["failed"] or counts["skipped"]:
         sys.exit(1)
 

@@ -307,9 +307,23 @@ def test_a_saved_plan_is_refused_when_the_manifests_changed(
     assert inventory(account) == EMPTY
 
 
-@pytest.mark.xfail(
-    strict=True, reason="cli.apply_command prints nothing when there is nothing to do"
-)
+def test_json_output_needs_auto_approve(db: Path, root: Path) -> None:
+    result = evictl("apply", root, "--emulator", db, "--format", "json")
+    assert str(result.exception).startswith("--format json prints no plan to confirm")
+
+
+def test_progress_lines_are_redacted(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMPT_NAME_SECRET", "hush-1234")
+    manifest = tmp_path / "secret" / "evi.yaml"
+    manifest.parent.mkdir()
+    manifest.write_text("prompts:\n  - name: p-${secret:PROMPT_NAME_SECRET}\n    text: t\n")
+    result = evictl("apply", manifest.parent, "--emulator", db, "--auto-approve")
+    assert "hush-1234" not in result.stdout
+    assert "done    prompt p-(secret): create" in result.stdout
+
+
 def test_apply_with_nothing_to_do_says_so(db: Path, root: Path) -> None:
     evictl("apply", root, "--emulator", db, "--auto-approve")
     result = evictl("apply", root, "--emulator", db, "--auto-approve")
