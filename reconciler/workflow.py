@@ -23,6 +23,9 @@ from reconciler.planner.plan import Plan
 from reconciler.planner.planner import plan
 from reconciler.snapshot import Snapshot, fetch_snapshot
 
+READ_CONCURRENCY = 8
+"""Reads in flight at once; apply's ``--parallelism`` bounds its writes, not its reads."""
+
 
 @dataclass(frozen=True)
 class Connection:
@@ -151,7 +154,7 @@ async def apply_plan(
     if saved is not None:
         source, targets = saved_source(source, saved, targets)
     manifests = load_manifests(source, variables)
-    async with connection.client(concurrency=parallelism) as client:
+    async with connection.client(concurrency=max(parallelism, READ_CONCURRENCY)) as client:
         live = await snapshot_for(manifests, client)
         fresh = plan(manifests, live, targets=targets).model_copy(
             update={"path": str(source), "targets": tuple(targets)}

@@ -166,7 +166,7 @@ class Emulator:
             name=call.query.get("name") if call.id is None else None,
             id_=call.id,
         )
-        items = [views.view(self.store, v, public=False) for v in page.items]
+        items = views.views(self.store, page.items, public=False)
         return 200, {
             f"{call.kind}_page": items,
             "page_number": page_number,

@@ -174,6 +174,31 @@ class Store:
         )
         return Page(items, math.ceil(count / page_size))
 
+    def get_many(self, refs: set[tuple[str, int | None]]) -> dict[tuple[str, int | None], Version]:
+        """Many ``(id, version)`` references at once (``None``: latest), in at most two queries.
+
+        A page of configs embeds a prompt and tools each; one query per reference made config
+        pages the emulator's slowest response.
+        """
+        found: dict[tuple[str, int | None], Version] = {}
+        pinned = [(id_, number) for id_, number in refs if number is not None]
+        latest = [id_ for id_, number in refs if number is None]
+        if pinned:
+            values = ", ".join("(?, ?)" for _ in pinned)
+            args = tuple(part for pair in pinned for part in pair)
+            rows = self._rows(f"{_SELECT} WHERE (v.id, v.version) IN (VALUES {values})", args)
+            found.update({(row.id, row.version): row for row in rows})
+        if latest:
+            marks = ", ".join("?" for _ in latest)
+            where = f"r.id IN ({marks}) AND v.version = r.latest"
+            found.update(
+                {
+                    (row.id, None): row
+                    for row in self._rows(f"{_SELECT} WHERE {where}", tuple(latest))
+                }
+            )
+        return found
+
     def exists(self, kind: str, id_: str) -> bool:
         """Whether a resource exists (a cheap check for the 404 of list-versions)."""
         with self._lock:

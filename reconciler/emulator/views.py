@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from reconciler.emulator.store import NotFound, Store, Version
+from reconciler.emulator.store import Store, Version
 from reconciler.hume import facts, spec
 
 _VOICE_NAMESPACE = uuid.UUID("6f1f0c1e-7b7a-4c55-9a55-1f0e8f0c0a11")
@@ -66,16 +66,21 @@ _CONFIG_FIELDS = tuple(
 """Config settings that read back as they were stored; the others are rendered below."""
 
 
-def _resolve(store: Store, kind: str, ref: dict[str, Any]) -> tuple[Version | None, str]:
+Refs = dict[tuple[str, int | None], Version]
+
+
+def _references(body: dict[str, Any]) -> list[tuple[str, int | None]]:
+    refs = [body["prompt"]] if body.get("prompt") else []
+    return [(ref["id"], ref.get("version")) for ref in [*refs, *body["tools"]]]
+
+
+def _resolve(refs: Refs, ref: dict[str, Any]) -> tuple[Version | None, str]:
     """The version a reference points at, and whether it is pinned (FIXED) or follows (LATEST)."""
     version_type = "LATEST" if ref.get("version") is None else "FIXED"
-    try:
-        return store.get(kind, ref["id"], ref.get("version")), version_type
-    except NotFound:
-        return None, version_type
+    return refs.get((ref["id"], ref.get("version"))), version_type
 
 
-def config_view(store: Store, version: Version, *, public: bool = True) -> dict[str, Any]:
+def config_view(version: Version, refs: Refs, *, public: bool = True) -> dict[str, Any]:
     """``return_config_public`` (``public``) or the list item ``return_config``.
 
     A referenced version deleted after the config pinned it is left out of the response.
@@ -91,7 +96,7 @@ def config_view(store: Store, version: Version, *, public: bool = True) -> dict[
     }
     view.update({field: body[field] for field in _CONFIG_FIELDS if body.get(field) is not None})
     if body.get("prompt"):
-        prompt, version_type = _resolve(store, "prompts", body["prompt"])
+        prompt, version_type = _resolve(refs, body["prompt"])
         if prompt is not None:
             view["prompt"] = prompt_view(prompt, public=public, version_type=version_type)
             expansion = body["prompt"].get("prompt_expansion")
@@ -99,7 +104,7 @@ def config_view(store: Store, version: Version, *, public: bool = True) -> dict[
                 view["prompt"]["prompt_expansion"] = expansion
     tools = []
     for ref in body["tools"]:
-        tool, version_type = _resolve(store, "tools", ref)
+        tool, version_type = _resolve(refs, ref)
         if tool is not None:
             tools.append(tool_view(tool, version_type=version_type))
     view["tools"] = tools
@@ -112,10 +117,16 @@ def config_view(store: Store, version: Version, *, public: bool = True) -> dict[
     return view
 
 
-def view(store: Store, version: Version, *, public: bool = True) -> dict[str, Any]:
-    """The response body for any kind's version."""
-    if version.kind == "prompts":
-        return prompt_view(version, public=public)
-    if version.kind == "tools":
-        return tool_view(version)
-    return config_view(store, version, public=public)
+def views(store: Store, versions: list[Version], *, public: bool = True) -> list[dict[str, Any]]:
+    """Response bodies for versions of one kind; a page of configs resolves its refs at once."""
+    if not versions or versions[0].kind != "configs":
+        return [
+            prompt_view(v, public=public) if v.kind == "prompts" else tool_view(v) for v in versions
+        ]
+    refs = store.get_many({ref for v in versions for ref in _references(v.body)})
+    return [config_view(v, refs, public=public) for v in versions]
+
+
+def view(store: Store, version: Version) -> dict[str, Any]:
+    """The response body (the public shape) for one version of any kind."""
+    return views(store, [version])[0]

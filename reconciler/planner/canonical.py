@@ -119,7 +119,11 @@ def differences(desired: Any, live: Any) -> dict[str, tuple[Any, Any]]:
     """Changed paths of two canonical values, as ``{"a.b[0]": (live, desired)}``.
 
     Paths read like the manifest (``language_model.temperature``, ``webhooks[0].url``).
+    Canonical values are already rounded, so plain equality settles the common no-change case
+    before DeepDiff (which costs ~1 ms a resource) is asked where they differ.
     """
+    if desired == live:
+        return {}
     diff = DeepDiff(
         live,
         desired,
