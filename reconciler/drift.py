@@ -104,7 +104,9 @@ class DriftReport(BaseModel):
         if not self.items:
             return "No drift: the Hume account matches the manifests."
         count = len(self.items)
-        return f"Drift: {count} resource{'s' if count != 1 else ''} differ from the manifests."
+        if count == 1:
+            return "Drift: 1 resource differs from the manifests."
+        return f"Drift: {count} resources differ from the manifests."
 
 
 def when(stamp: int | None) -> str:
