@@ -303,16 +303,8 @@ def as_markdown(report: DriftReport, redact: render.Redact) -> str:
     """An issue body: a summary, then one collapsible block per drifted resource."""
     out = ["### evictl drift", "", f"**{report.summary()}**", ""]
     for item in report.items:
-        body = "\n".join(_item_lines(item))
-        out += [
-            f"<details><summary><code>{item.headline()}</code> ({item.change.source})</summary>",
-            "",
-            "```diff",
-            body,
-            "```",
-            "</details>",
-            "",
-        ]
+        summary = f"<code>{item.headline()}</code> ({item.change.source})"
+        out += render.details(summary, _item_lines(item))
     if report.ignored:
         out.append(f"Ignored: {', '.join(f'`{i}`' for i in report.ignored)}")
     return redact("\n".join(out))

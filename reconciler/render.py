@@ -100,17 +100,22 @@ def markdown(plan: Plan, redact: Redact, *, title: str = "evictl plan") -> str:
     """A compact PR comment: the summary, then one collapsible block per changed resource."""
     out = [f"### {title}", "", f"**{plan.summary()}**", ""]
     for change in plan.pending:
-        body = "\n".join(change_lines(change)) or "(no field changes)"
-        out += [
-            f"<details><summary><code>{headline(change)}</code></summary>",
-            "",
-            "```diff",
-            body,
-            "```",
-            "</details>",
-            "",
-        ]
+        lines = list(change_lines(change)) or ["(no field changes)"]
+        out += details(f"<code>{headline(change)}</code>", lines)
     return redact("\n".join(out))
+
+
+def details(summary: str, lines: list[str]) -> list[str]:
+    """A collapsible markdown block with ``lines`` as a diff: one per resource in reports."""
+    return [
+        f"<details><summary>{summary}</summary>",
+        "",
+        "```diff",
+        *lines,
+        "```",
+        "</details>",
+        "",
+    ]
 
 
 def as_json(plan: Plan, redact: Redact) -> str:
