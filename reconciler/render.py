@@ -30,9 +30,15 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _text_of(value: Any) -> list[str]:
+def _text_of(value: Any, *, parse: bool = False) -> list[str]:
+    """Lines to show of a whole value; ``parse``: a JSON string (tool parameters) shown indented."""
     if value is None:
         return []
+    if parse and isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value.splitlines()
     if not isinstance(value, str):
         value = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
     return value.splitlines()
@@ -71,7 +77,9 @@ def change_lines(change: Change) -> Iterator[str]:
         yield f"because {reason}"
     if "create" in change.actions and change.body:
         for key, value in change.body.items():
-            lines = _text_of(value) if key in _WHOLE_TEXT else [_show(value)]
+            lines = (
+                _text_of(value, parse=key == "parameters") if key in _WHOLE_TEXT else [_show(value)]
+            )
             if len(lines) == 1:
                 yield f"+ {key}: {lines[0]}"
             else:

@@ -306,7 +306,15 @@ def test_a_created_config_shows_its_body_with_secrets_redacted(tmp_path: Path) -
         "\n"
         '  + tool "lookup": will be created  [evi.yaml:12]\n'
         '      + description: "Look something up"\n'
-        '      + parameters: {"type": "object", "properties": {"q": {"type": "string"}}}\n'
+        "      + parameters:\n"
+        "          {\n"
+        '            "properties": {\n'
+        '              "q": {\n'
+        '                "type": "string"\n'
+        "              }\n"
+        "            },\n"
+        '            "type": "object"\n'
+        "          }\n"
         "\n"
         '  + config "front-desk": will be created  [evi.yaml:16]\n'
         "      because prompt greeter → created\n"
