@@ -91,9 +91,15 @@ class _Run:
         self.finish(change, "done", id=pin[0], version=pin[1])
 
     def blocked_by(self, change: Change) -> str | None:
+        """What failed that this change needs; a failed config still uses what it used before,
+        so no prompt or tool is deleted after any config of the run failed."""
         for kind, name in _named_refs(change):
             if (kind, name) in self.failed:
                 return f"{kind[:-1]} {name}"
+        if "delete" in change.actions and change.kind != "configs":
+            configs = sorted(name for kind, name in self.failed if kind == "configs")
+            if configs:
+                return f"config {configs[0]}"
         return None
 
     async def execute(self, change: Change) -> tuple[str, int] | None:
@@ -117,7 +123,10 @@ class _Run:
         if "update_description" in change.actions:
             assert change.description is not None
             await client.update_description(
-                kind, change.id, change.live_version, change.description.after or None
+                kind,
+                change.id,
+                change.live_version,
+                canonical.description((change.body or {}).get("version_description")) or None,
             )
         return change.id, change.live_version
 

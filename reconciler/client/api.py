@@ -137,7 +137,12 @@ class HumeClient:
         try:
             return response.json()
         except ValueError:
-            return {}  # the rename PATCH may answer with plain text instead of {}
+            if method in ("PATCH", "DELETE"):
+                return {}  # the rename PATCH may answer with plain text instead of {}
+            kind = response.headers.get("content-type", "no content-type")
+            raise ApiError(
+                method, path, response.status_code, f"answered non-JSON ({kind})"
+            ) from None
 
     def retrying(self, retry_on: Callable[[BaseException], bool]) -> AsyncRetrying:
         """Attempts under this client's policy, retrying the errors ``retry_on`` accepts.

@@ -223,7 +223,10 @@ class _Planner:
             if canonical.differences(desired.get(key), live.get(key)):
                 before, after = live.get(key), desired.get(key)
                 if kind == "configs":
-                    before, after = self.ref_label(key, have[key]), self.ref_label(key, wanted[key])
+                    before, after = (
+                        self.ref_label(key, have.get(key)),
+                        self.ref_label(key, wanted.get(key)),
+                    )
                 changes.append(FieldChange(path=key, before=before, after=after))
         return sorted(changes, key=lambda change: change.path)
 
