@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
 import click
 import httpx
+import pydantic
 
 from reconciler import __version__, render
 from reconciler import drift as drift_reports
@@ -321,6 +323,17 @@ def main() -> None:
         if debug:
             raise
         click.echo(f"error: cannot reach the API ({type(exc).__name__}: {exc})", err=True)
+        sys.exit(1)
+    except (OSError, sqlite3.Error) as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except pydantic.ValidationError as exc:
+        if debug:
+            raise
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+        click.echo(f"error: the API answered in an unexpected shape ({fields})", err=True)
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -90,6 +90,8 @@ def read_saved_plan(path: Path) -> dict:
     """A plan file written by ``evictl plan --out``, as its JSON document."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(document, dict):
+            raise ValueError("the file is not a JSON object")
         Plan.model_validate({k: v for k, v in document.items() if k != "summary"})
     except (OSError, ValueError, ValidationError) as exc:
         raise UserError(f"{path}: not a plan file written by `evictl plan --out` ({exc})") from exc

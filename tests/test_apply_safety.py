@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -110,3 +112,39 @@ def test_a_non_json_answer_is_an_error_not_an_empty_account(tmp_path: Path, env:
         server.shutdown()
     assert result.exit_code == 1
     assert "answered non-JSON (text/html)" in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["plan", "examples/manifests", "--out", "/nonexistent/d/p.json"], "error: [Errno 2]"),
+        (["apply", "{list}"], "error: {list}: not a plan file"),
+        (["plan", "examples/manifests", "--emulator", "{notdb}"], "error: file is not a database"),
+    ],
+)
+def test_bad_files_are_messages_not_tracebacks(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "list.json").write_text("[]", encoding="utf-8")
+    (tmp_path / "notdb.sqlite").write_text("not a database", encoding="utf-8")
+    paths = {"list": str(tmp_path / "list.json"), "notdb": str(tmp_path / "notdb.sqlite")}
+    argv = [arg.format(**paths) for arg in args]
+    if "--emulator" not in argv:
+        argv += ["--emulator", str(tmp_path / "e.sqlite")]
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(message.format(**paths))
+    assert "Traceback" not in done.stderr
+
+
+def test_a_key_with_a_newline_is_refused_without_echoing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUME_API_KEY", "sekrit\nX")
+    (tmp_path / "evi.yaml").write_text(V1, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["plan", str(tmp_path), "--base-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "control or non-ASCII" in str(result.exception)
+    assert "sekrit" not in str(result.exception) + result.output

@@ -48,6 +48,8 @@ def connect(
             f"HUME_API_KEY is not set: export your Hume API key to talk to {url}, "
             "or pass --emulator PATH to use the local emulator"
         )
+    if not (key.isascii() and key.isprintable()):
+        raise UserError("HUME_API_KEY holds a control or non-ASCII character: check how it is set")
     http = httpx.AsyncClient(
         base_url=url, headers={KEY_HEADER: key}, timeout=timeout, limits=limits
     )
