@@ -287,6 +287,7 @@ def _item_lines(item: DriftItem) -> list[str]:
 
 def as_text(report: DriftReport, redact: render.Redact) -> str:
     """For a terminal or a job log."""
+    report = render.redacted(report, redact)
     out = []
     for item in report.items:
         title = f"  ! {item.headline()}  [{item.change.source}]"
@@ -301,6 +302,7 @@ def as_text(report: DriftReport, redact: render.Redact) -> str:
 
 def as_markdown(report: DriftReport, redact: render.Redact) -> str:
     """An issue body: a summary, then one collapsible block per drifted resource."""
+    report = render.redacted(report, redact)
     out = ["### evictl drift", "", f"**{report.summary()}**", ""]
     for item in report.items:
         summary = f"<code>{item.headline()}</code> ({item.change.source})"

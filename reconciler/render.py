@@ -8,11 +8,12 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+from pydantic import BaseModel
 
-from reconciler.planner.plan import Change, FieldChange, Plan
+from reconciler.planner.plan import Change, FieldChange, Plan, redact_tree
 
 Redact = Callable[[str], str]
 _SYMBOL = {"create": "+", "delete": "-"}
@@ -92,8 +93,17 @@ def change_lines(change: Change) -> Iterator[str]:
         yield f"~ version_description: {_show(before)} → {_show(after)}"
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def redacted(model: M, redact: Redact) -> M:
+    """``model`` with every string value redacted, before any formatting escapes a secret."""
+    return type(model).model_validate(redact_tree(model.model_dump(mode="json"), redact))
+
+
 def text(plan: Plan, redact: Redact) -> str:
     """The plan for a terminal; colour is added here and stripped by click off a TTY."""
+    plan = redacted(plan, redact)
     out = []
     for change in plan.pending:
         symbol = _symbol(change)
@@ -106,6 +116,7 @@ def text(plan: Plan, redact: Redact) -> str:
 
 def markdown(plan: Plan, redact: Redact, *, title: str = "evictl plan") -> str:
     """A compact PR comment: the summary, then one collapsible block per changed resource."""
+    plan = redacted(plan, redact)
     out = [f"### {title}", "", f"**{plan.summary()}**", ""]
     for change in plan.pending:
         lines = list(change_lines(change)) or ["(no field changes)"]

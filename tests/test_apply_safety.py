@@ -148,3 +148,16 @@ def test_a_key_with_a_newline_is_refused_without_echoing_it(
     assert result.exit_code == 1
     assert "control or non-ASCII" in str(result.exception)
     assert "sekrit" not in str(result.exception) + result.output
+
+
+def test_a_secret_that_json_would_escape_stays_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TOK", 'hunter"2\\x')
+    text = 'prompts:\n  - name: p\n    text: t\n    version_description: "${secret:TOK}"\n'
+    (tmp_path / "evi.yaml").write_text(text, encoding="utf-8")
+    for fmt in ("text", "markdown", "json"):
+        args = ["plan", str(tmp_path), "--emulator", str(tmp_path / "e.sqlite"), "--format", fmt]
+        output = CliRunner().invoke(cli, args).output
+        assert "hunter" not in output
+        assert "(secret)" in output
