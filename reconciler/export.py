@@ -34,7 +34,8 @@ shows no changes. So every rule below follows what the loader and the planner wi
   ``absent: true`` entries are kept. New resources are appended to ``<kind>.yaml``. Files with no
   change are not rewritten; ``--dry-run`` reports the same list and writes nothing.
 - **Secrets.** A live value is exported as it is: a token in a new webhook URL lands in the file
-  until it is replaced by ``${secret:NAME}`` (which later exports then keep).
+  until it is replaced by ``${secret:NAME}``. A value that holds a ``${secret:...}`` is never
+  replaced on re-export, even when the secret is not in the environment or has changed.
 """
 
 from __future__ import annotations
@@ -340,6 +341,15 @@ def loaded(value: Any) -> Any:
     return value
 
 
+def _holds_secret(value: Any) -> bool:
+    """Whether a value the user wrote substitutes a secret anywhere inside it."""
+    if isinstance(value, dict):
+        return any(_holds_secret(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_secret(item) for item in value)
+    return isinstance(value, str) and "${secret:" in value
+
+
 def merge(
     old: CommentedMap, new: CommentedMap, keep: Sequence[str] = (), *, unordered: bool = False
 ) -> bool:
@@ -361,6 +371,8 @@ def merge(
         elif isinstance(old[key], dict) and isinstance(value, dict):
             changed |= merge(old[key], value, unordered=unordered)
             continue
+        elif _holds_secret(old[key]):
+            continue  # never swap a ${secret:...} for the live plaintext, even if it differs
         elif _comparable(old[key], key, unordered) != _comparable(value, key, unordered):
             old[key] = value
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import threading
@@ -161,3 +162,22 @@ def test_a_secret_that_json_would_escape_stays_hidden(
         output = CliRunner().invoke(cli, args).output
         assert "hunter" not in output
         assert "(secret)" in output
+
+
+def test_re_export_never_writes_a_secret_in_clear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifests = tmp_path / "m"
+    shutil.copytree("examples/manifests", manifests)
+    db = str(tmp_path / "e.sqlite")
+    token = "SUPERSECRET-77"
+    apply = ["apply", str(manifests), "--emulator", db, "--auto-approve"]
+    assert (
+        CliRunner().invoke(cli, [*apply, "--var", f"SUPPORT_WEBHOOK_TOKEN={token}"]).exit_code == 0
+    )
+    monkeypatch.delenv("SUPPORT_WEBHOOK_TOKEN", raising=False)
+    result = CliRunner().invoke(cli, ["export", "--out", str(manifests), "--emulator", db])
+    assert result.exit_code == 0, result.output
+    written = "".join(p.read_text(encoding="utf-8") for p in manifests.rglob("*.yaml"))
+    assert token not in written
+    assert "${secret:SUPPORT_WEBHOOK_TOKEN:-dev-token}" in written
