@@ -64,7 +64,7 @@ from reconciler.errors import UserError
 from reconciler.hume import facts
 from reconciler.manifest.interpolate import expand
 from reconciler.manifest.model import KINDS, SPECS, is_true
-from reconciler.manifest.yamlread import resolve_plain
+from reconciler.manifest.yamlread import parse, resolve_plain
 from reconciler.planner import canonical
 from reconciler.planner.planner import live_body
 from reconciler.snapshot import Snapshot, fetch_snapshot
@@ -612,9 +612,18 @@ class Export:
         return result
 
     def dump(self, file: YamlFile) -> str:
+        """The file's new text, read back by evictl's own loader before anything is written."""
         stream = io.StringIO()
         self.yaml.dump_all(file.docs, stream)
-        return stream.getvalue()
+        text = stream.getvalue()
+        problems = parse(text).problems
+        if problems:
+            line = problems[0].position[0] + 1
+            raise UserError(
+                f"{file.rel}: export would write YAML that does not read back "
+                f"(line {line}: {problems[0].message}); nothing was written"
+            )
+        return text
 
 
 def text_path(manifest: str, text_file: Any) -> str | None:

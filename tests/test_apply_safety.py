@@ -181,3 +181,14 @@ def test_re_export_never_writes_a_secret_in_clear(
     written = "".join(p.read_text(encoding="utf-8") for p in manifests.rglob("*.yaml"))
     assert token not in written
     assert "${secret:SUPPORT_WEBHOOK_TOKEN:-dev-token}" in written
+
+
+def test_export_refuses_to_write_yaml_that_does_not_read_back(tmp_path: Path) -> None:
+    manifest = tmp_path / "p.yaml"
+    original = "prompts:\n  # gone soon\n  - name: gone\n    text: x\n"
+    manifest.write_text(original, encoding="utf-8")
+    args = ["export", "--out", str(tmp_path), "--kind", "prompts"]
+    result = CliRunner().invoke(cli, [*args, "--emulator", str(tmp_path / "e.sqlite")])
+    assert result.exit_code == 1
+    assert "does not read back" in str(result.exception)
+    assert manifest.read_text(encoding="utf-8") == original
