@@ -220,3 +220,10 @@ def test_config_ranges_come_from_facts():
             if ref:
                 node = schema["$defs"][ref.rsplit("/", 1)[-1]]
         assert (node["minimum"], node["maximum"]) == (rng.low, rng.high)
+
+
+def test_an_empty_variable_takes_the_default_like_the_shell(tmp_path):
+    text = "prompts:\n  - name: p\n    text: Voice ${V:-ITO}, bare [${V}]\n"
+    (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
+    manifests = load_manifests(tmp_path, {"V": ""})
+    assert manifests.prompts[0].text == "Voice ITO, bare []"

@@ -44,7 +44,7 @@ def expand(text: str, variables: Mapping[str, str]) -> Expansion:
                 "malformed interpolation: write ${NAME}, ${NAME:-default} or ${secret:NAME}"
             )
             return token
-        value = variables.get(name, default)
+        value = variables.get(name) or default if default is not None else variables.get(name)
         if value is None:
             result.problems.append(
                 f"undefined variable {name!r}: set it in the environment, pass "
