@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -73,3 +74,10 @@ def api(emulator: RunningEmulator) -> Iterator[httpx.Client]:
     """An authenticated client whose every response is checked against the spec."""
     with emulator.client() as client:
         yield client
+
+
+@pytest.fixture
+def account(tmp_path: Path) -> str:
+    """An empty emulated Hume account (embedded emulator state), in a folder of its own."""
+    (tmp_path / "hume").mkdir()
+    return str(tmp_path / "hume" / "account.sqlite")

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.action.github import fit
-from tests.test_action_support import FakeGitHub, Runner, run_action
+from tests.test_action_support import MANIFESTS, FakeGitHub, Runner, evictl
 
-MANIFESTS = "examples/manifests"
 MARKER = f"<!-- evictl:plan:{MANIFESTS} -->"
 HEAD = "feedface" * 5
 RUN_URL = "https://github.example/acme/voice/actions/runs/4242"
@@ -37,18 +36,6 @@ def runner(tmp_path: Path, github: FakeGitHub) -> Runner:
         }
     }
     return Runner(tmp_path / "job", event_name="pull_request", event=event, api_url=github.url)
-
-
-@pytest.fixture
-def account(tmp_path: Path) -> str:
-    (tmp_path / "hume").mkdir()
-    return str(tmp_path / "hume" / "account.sqlite")
-
-
-def evictl(runner: Runner, account: str, command: str, **inputs: str):
-    return run_action(
-        runner, {"command": command, "path": MANIFESTS, "emulator": account, **inputs}
-    )
 
 
 def test_the_plan_comment_is_posted_once_then_edited_in_place(

@@ -14,9 +14,8 @@ import pytest
 
 from reconciler.action.cachekey import digest
 from tests.conftest import RunningEmulator
-from tests.test_action_support import ROOT, FakeGitHub, Runner, run_action
+from tests.test_action_support import MANIFESTS, ROOT, FakeGitHub, Runner, evictl, run_action
 
-MANIFESTS = "examples/manifests"
 CREATE_ALL = "Plan: 9 to create, 0 new versions, 0 renames, 0 description updates, 0 to delete."
 NO_CHANGES = "No changes. The Hume account matches the manifests."
 CREATED = [
@@ -36,19 +35,6 @@ BAD_MANIFEST = "prompts:\n  - name: greeter\n    txt: hello\n"
 @pytest.fixture
 def runner(tmp_path: Path) -> Runner:
     return Runner(tmp_path / "job")
-
-
-@pytest.fixture
-def account(tmp_path: Path) -> str:
-    """An empty emulated Hume account (embedded emulator state), outside the runner's files."""
-    (tmp_path / "hume").mkdir()
-    return str(tmp_path / "hume" / "account.sqlite")
-
-
-def evictl(runner: Runner, account: str, command: str, **inputs: str):
-    return run_action(
-        runner, {"command": command, "path": MANIFESTS, "emulator": account, **inputs}
-    )
 
 
 def test_plan_with_changes_succeeds_with_exit_code_2(runner: Runner, account: str) -> None:

@@ -355,3 +355,13 @@ class FakeGitHub:
             comment["body"] = body["body"]
             return 200, comment
         return 404, {"message": "Not Found"}
+
+
+MANIFESTS = "examples/manifests"
+
+
+def evictl(runner: Runner, account: str, command: str, **inputs: str) -> Any:
+    """The action run with ``command`` on the example manifests, against an emulated account."""
+    return run_action(
+        runner, {"command": command, "path": MANIFESTS, "emulator": account, **inputs}
+    )
