@@ -36,6 +36,8 @@ from reconciler.hume import facts, spec
 
 API_KEY_HEADER = "X-Hume-Api-Key"
 REQUEST_LOG_SIZE = 10_000
+_REFERENCE_FIELDS = frozenset({"prompt", "tools"})
+"""The fields by which a version (a config's) points at prompt and tool versions."""
 
 
 @dataclass
@@ -157,7 +159,7 @@ class Emulator:
             default=True,
         )
         if call.id is not None and not self.store.exists(call.kind, call.id):
-            raise NotFound(f"{call.kind[:-1]} {call.id} does not exist")
+            raise NotFound(f"{spec.singular(call.kind)} {call.id} does not exist")
         page = self.store.list(
             call.kind,
             page_number=page_number,
@@ -225,15 +227,14 @@ class Emulator:
         self, kind: str, body: dict[str, Any], previous: Version | None
     ) -> dict[str, Any]:
         """The posted fields the spec defines for a version; references checked, defaults filled."""
-        schema = {"prompts": "posted_prompt_version", "tools": "posted_user_defined_tool_version"}
-        fields = spec.component(schema.get(kind, "posted_config_version"))["properties"]
+        fields = spec.version_fields(kind)
         kept = {name: body[name] for name in fields if name in body}
-        if kind == "configs":
-            kept.update(self._config_refs(body))
+        if _REFERENCE_FIELDS.issubset(fields):
+            kept.update(self._references(body))
         return facts.fill_defaults(kind, kept, previous.body if previous else None)
 
-    def _config_refs(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Check the prompt and tool references of a config; create an inline prompt if asked."""
+    def _references(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Check the prompt and tool references of a body; create an inline prompt if asked."""
         refs: dict[str, Any] = {"prompt": None, "tools": []}
         problems = []
         prompt = body.get("prompt") or {}
@@ -256,7 +257,8 @@ class Emulator:
             self.store.get(kind, str(uuid_param(ref["id"])), ref.get("version"))
         except (NotFound, Invalid) as exc:
             message = str(exc) if isinstance(exc, NotFound) else f"{ref['id']!r} is not a UUID"
-            return [Problem(loc, f"references a missing {kind[:-1]}: {message}", "reference")]
+            what = spec.singular(kind)
+            return [Problem(loc, f"references a missing {what}: {message}", "reference")]
         return []
 
     def _inline_prompt(self, config_name: str | None, prompt: dict[str, Any]) -> dict[str, Any]:

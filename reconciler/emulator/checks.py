@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,26 +49,23 @@ def schema_problems(schema_ref: str, body: Any) -> list[Problem]:
     return sorted(problems, key=lambda p: [str(part) for part in p.loc])
 
 
-def prose_problems(kind: str, body: dict[str, Any]) -> list[Problem]:
-    """The rules stated in the spec's prose: EVI versions, ranges, https webhooks, JSON params.
+def _tool_problems(body: dict[str, Any]) -> list[Problem]:
+    """``parameters`` is a string that must hold a JSON schema object."""
+    if not isinstance(body.get("parameters"), str):
+        return []
+    try:
+        parsed = json.loads(body["parameters"])
+    except ValueError as exc:
+        return [Problem(("body", "parameters"), f"is not JSON: {exc}", "json_invalid")]
+    if not isinstance(parsed, dict):
+        msg = "must be a stringified JSON schema object"
+        return [Problem(("body", "parameters"), msg, "value_error")]
+    return []
 
-    Run even when the schema check failed (all problems in one answer), so it tolerates bad types.
-    """
+
+def _config_problems(body: dict[str, Any]) -> list[Problem]:
+    """EVI versions, the ranges of ``facts.CONFIG_RANGES`` and https webhooks."""
     problems = []
-    name = body.get("name")
-    if isinstance(name, str) and not name.strip():
-        problems.append(Problem(("body", "name"), "must not be empty", "value_error"))
-    if kind == "tools" and isinstance(body.get("parameters"), str):
-        try:
-            parsed = json.loads(body["parameters"])
-        except ValueError as exc:
-            problems.append(Problem(("body", "parameters"), f"is not JSON: {exc}", "json_invalid"))
-        else:
-            if not isinstance(parsed, dict):
-                msg = "must be a stringified JSON schema object"
-                problems.append(Problem(("body", "parameters"), msg, "value_error"))
-    if kind != "configs":
-        return problems
     if isinstance(body.get("evi_version"), str) and body["evi_version"] not in facts.EVI_VERSIONS:
         allowed = " and ".join(f"'{v}'" for v in facts.EVI_VERSIONS)
         msg = f"only EVI versions {allowed} are supported (got {body['evi_version']!r})"
@@ -81,6 +79,27 @@ def prose_problems(kind: str, body: dict[str, Any]) -> list[Problem]:
         if isinstance(url, str) and not facts.is_https_url(url):
             msg = f"must be a valid https URL (got {url!r})"
             problems.append(Problem(("body", "webhooks", index, "url"), msg, "url_scheme"))
+    return problems
+
+
+PROSE_RULES: dict[str, Callable[[dict[str, Any]], list[Problem]]] = {
+    "configs": _config_problems,
+    "tools": _tool_problems,
+}
+"""Each kind's rules that the spec states only in prose; a kind without any needs no entry."""
+
+
+def prose_problems(kind: str, body: dict[str, Any]) -> list[Problem]:
+    """The rules stated in the spec's prose: non-empty names, then the kind's ``PROSE_RULES``.
+
+    Run even when the schema check failed (all problems in one answer), so it tolerates bad types.
+    """
+    problems = []
+    name = body.get("name")
+    if isinstance(name, str) and not name.strip():
+        problems.append(Problem(("body", "name"), "must not be empty", "value_error"))
+    if kind in PROSE_RULES:
+        problems += PROSE_RULES[kind](body)
     return problems
 
 

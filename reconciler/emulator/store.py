@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.hume import spec
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -135,8 +137,8 @@ class Store:
         args = (kind, id_, version) if version is not None else (kind, id_)
         rows = self._rows(f"{_SELECT} WHERE r.kind = ? AND r.id = ? AND {pinned}", args)
         if not rows:
-            what = f"{kind[:-1]} {id_}" + (f" version {version}" if version is not None else "")
-            raise NotFound(f"{what} does not exist")
+            at = f" version {version}" if version is not None else ""
+            raise NotFound(f"{spec.singular(kind)} {id_}{at} does not exist")
         return rows[0]
 
     def list(
@@ -216,7 +218,7 @@ class Store:
             "SELECT id FROM resources WHERE kind = ? AND name = ? AND id != ?", (kind, name, id_)
         ).fetchone()
         if row is not None:
-            raise NameTaken(f"a {kind[:-1]} named {name!r} already exists (id {row[0]})")
+            raise NameTaken(f"a {spec.singular(kind)} named {name!r} already exists (id {row[0]})")
 
     def create(self, kind: str, name: str, body: dict[str, Any]) -> Version:
         """A new resource at version 0."""
@@ -243,7 +245,7 @@ class Store:
                 (kind, id_),
             ).fetchone()
             if row is None:
-                raise NotFound(f"{kind[:-1]} {id_} does not exist")
+                raise NotFound(f"{spec.singular(kind)} {id_} does not exist")
             name, created_on, number = row
             db.execute(
                 "UPDATE resources SET latest = ?, next_version = ? WHERE id = ?",
@@ -263,7 +265,7 @@ class Store:
                 "UPDATE resources SET name = ? WHERE kind = ? AND id = ?", (name, kind, id_)
             )
             if cursor.rowcount == 0:
-                raise NotFound(f"{kind[:-1]} {id_} does not exist")
+                raise NotFound(f"{spec.singular(kind)} {id_} does not exist")
 
     def update_description(
         self, kind: str, id_: str, version: int, description: str | None
@@ -284,7 +286,7 @@ class Store:
         with self._write() as db:
             cursor = db.execute("DELETE FROM resources WHERE kind = ? AND id = ?", (kind, id_))
             if cursor.rowcount == 0:
-                raise NotFound(f"{kind[:-1]} {id_} does not exist")
+                raise NotFound(f"{spec.singular(kind)} {id_} does not exist")
             db.execute("DELETE FROM versions WHERE id = ?", (id_,))
 
     def delete_version(self, kind: str, id_: str, version: int) -> None:

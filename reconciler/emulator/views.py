@@ -7,6 +7,7 @@ versions in full, resolved at read time (so a reference with no version follows 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.emulator.store import Store, Version
@@ -60,9 +61,7 @@ def voice_view(voice: dict[str, Any]) -> dict[str, Any]:
 
 
 _RENDERED = {"prompt", "tools", "builtin_tools", "voice", "version_description"}
-_CONFIG_FIELDS = tuple(
-    name for name in spec.component("posted_config_version")["properties"] if name not in _RENDERED
-)
+_CONFIG_FIELDS = tuple(name for name in spec.version_fields("configs") if name not in _RENDERED)
 """Config settings that read back as they were stored; the others are rendered below."""
 
 
@@ -117,14 +116,42 @@ def config_view(version: Version, refs: Refs, *, public: bool = True) -> dict[st
     return view
 
 
-def views(store: Store, versions: list[Version], *, public: bool = True) -> list[dict[str, Any]]:
-    """Response bodies for versions of one kind; a page of configs resolves its refs at once."""
-    if not versions or versions[0].kind != "configs":
-        return [
-            prompt_view(v, public=public) if v.kind == "prompts" else tool_view(v) for v in versions
-        ]
+def _prompt_views(store: Store, versions: list[Version], public: bool) -> list[dict[str, Any]]:
+    """Prompts stand alone: nothing to resolve."""
+    return [prompt_view(v, public=public) for v in versions]
+
+
+def _tool_views(store: Store, versions: list[Version], public: bool) -> list[dict[str, Any]]:
+    """Tools stand alone, and have one shape in lists and single replies."""
+    return [tool_view(v) for v in versions]
+
+
+def _config_views(store: Store, versions: list[Version], public: bool) -> list[dict[str, Any]]:
+    """A page of configs resolves all its references at once, not one query per reference."""
     refs = store.get_many({ref for v in versions for ref in _references(v.body)})
     return [config_view(v, refs, public=public) for v in versions]
+
+
+Views = Callable[[Store, list[Version], bool], list[dict[str, Any]]]
+VIEWS: dict[str, Views] = {
+    "configs": _config_views,
+    "prompts": _prompt_views,
+    "tools": _tool_views,
+}
+"""How each kind renders a list of its versions (``public``: the shape of a single-version reply).
+
+The one place a kind's response shape is chosen; a kind missing here cannot be answered.
+"""
+
+
+def views(store: Store, versions: list[Version], *, public: bool = True) -> list[dict[str, Any]]:
+    """Response bodies for versions of one kind."""
+    if not versions:
+        return []
+    kind = versions[0].kind
+    if kind not in VIEWS:
+        raise KeyError(f"the emulator has no view for {kind}: add one to views.VIEWS")
+    return VIEWS[kind](store, versions, public)
 
 
 def view(store: Store, version: Version) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from referencing.jsonschema import DRAFT202012
 
 SPEC_URI = "urn:evictl:evi-openapi"
 _RESOURCE_PREFIX = "/v0/evi/"
-KINDS = ("prompts", "tools", "configs")
 
 
 @cache
@@ -30,6 +29,24 @@ def document() -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     text = resources.files(__package__).joinpath("openapi.yaml").read_text(encoding="utf-8")
     return yaml.load(text, Loader=loader)
+
+
+def _versioned_kinds() -> tuple[str, ...]:
+    """Every kind with a ``/v0/evi/{kind}/{id}/version/{version}`` path, alphabetically.
+
+    Sorted so that the order cannot move with the document's; it is not a dependency order.
+    """
+    versioned = re.compile(re.escape(_RESOURCE_PREFIX) + r"(\w+)/\{id\}/version/\{version\}$")
+    return tuple(sorted(m[1] for path in document()["paths"] if (m := versioned.match(path))))
+
+
+KINDS = _versioned_kinds()
+"""The versioned kinds (configs, prompts, tools): the ones evictl manages."""
+
+
+def singular(kind: str) -> str:
+    """``prompt`` for ``prompts``: the word error messages use for one resource of a kind."""
+    return kind.removesuffix("s")
 
 
 @cache
@@ -59,6 +76,11 @@ def compiled_check(schema_ref: str) -> Callable[[Any], Any]:
     schema = {"$ref": pointer, "components": document()["components"]}
     uuid = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
     return fastjsonschema.compile(schema, formats={"uuid": uuid, "int64": ".*", "double": ".*"})
+
+
+def resolve(schema_ref: str) -> dict[str, Any]:
+    """The schema a reference into the document (an operation's ``request_ref``) points at."""
+    return _registry().resolver().lookup(schema_ref).contents
 
 
 def component(schema_name: str) -> dict[str, Any]:
@@ -93,7 +115,7 @@ def _schema_ref(content: dict[str, Any] | None) -> str | None:
 
 @cache
 def operations() -> tuple[Operation, ...]:
-    """Every prompt, tool and config operation of the document."""
+    """Every operation on a versioned kind (``KINDS``), in document order."""
     ops = []
     for path, item in document()["paths"].items():
         kind = path.removeprefix(_RESOURCE_PREFIX).split("/")[0]
@@ -117,6 +139,18 @@ def operations() -> tuple[Operation, ...]:
                 )
             )
     return tuple(ops)
+
+
+@cache
+def version_fields(kind: str) -> tuple[str, ...]:
+    """The fields a version of a kind holds: those its new-version request takes.
+
+    Read from ``POST /v0/evi/{kind}/{id}``, so a kind's stored shape has no second definition.
+    """
+    path = f"{_RESOURCE_PREFIX}{kind}/{{id}}"
+    (op,) = (op for op in operations() if op.method == "POST" and op.path == path)
+    assert op.request_ref is not None, f"{op.operation_id} declares no request body"
+    return tuple(resolve(op.request_ref)["properties"])
 
 
 def path_pattern(template: str) -> re.Pattern[str]:
