@@ -1,15 +1,15 @@
 """Plan → writes. Makes the account match, safely and fast, so that any interruption is finished
 by the next run (every step is either done, or visible to the next plan).
 
-Order: prompts and tools (concurrently, at most ``parallelism`` at once), then configs, each new
-config version pinning the prompt and tool versions this run created or found; deletes of prompts
-and tools come last, once no config of the run needs them. Within a resource: rename first, then
-the new version or the description patch.
+Apply walks the plan as a graph, as Terraform walks its apply graph: each change starts as soon
+as every change in its ``depends_on`` is done (at most ``parallelism`` at once), so a config
+waits only for the prompts and tools it pins, and a delete for the configs that may still use
+what it deletes. A reference to a managed resource is pinned to the version this run created or
+found. Within a resource: rename first, then the new version or the description patch.
 
 A create or new-version POST whose response is lost (``ResponseLost``) is never blindly repeated:
 the resource is re-read and a version the lost request made is adopted; only if none exists is the
-POST sent again. A failure stops what depends on it (a config waiting on a failed prompt) and lets
-everything else finish.
+POST sent again. A failure skips exactly what depends on it and lets everything else finish.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from reconciler.client import ApiError, HumeClient, ResponseLost
-from reconciler.client.models import LiveVersion
+from reconciler.kinds import KINDS, LiveVersion
 from reconciler.planner import canonical
 from reconciler.planner.plan import Change, Plan
-from reconciler.planner.planner import live_body
 
 Status = Literal["done", "failed", "skipped"]
 
@@ -50,17 +49,18 @@ class Outcome(BaseModel):
         where = f" → v{self.version}" if self.version is not None else ""
         ident = f" (id {self.id})" if self.id else ""
         detail = f": {self.detail}" if self.detail else ""
-        return f"{self.status:<7} {self.kind[:-1]} {self.name}: {what}{where}{ident}{detail}"
+        singular = KINDS[self.kind].singular
+        return f"{self.status:<7} {singular} {self.name}: {what}{where}{ident}{detail}"
 
 
 @dataclass
 class _Run:
     client: HumeClient
-    plan: Plan
     report: Callable[[Outcome], None]
     slots: asyncio.Semaphore
-    pins: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
-    failed: set[tuple[str, str]] = field(default_factory=set)
+    pins: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """The (id, version) each resource is at after this run, by address."""
+    failed: set[str] = field(default_factory=set)
     outcomes: list[Outcome] = field(default_factory=list)
 
     def finish(self, change: Change, status: Status, **details: Any) -> Outcome:
@@ -68,15 +68,17 @@ class _Run:
             kind=change.kind, name=change.name, actions=change.actions, status=status, **details
         )
         if status != "done":
-            self.failed.add((change.kind, change.name))
+            self.failed.add(change.address)
         self.outcomes.append(outcome)
         self.report(outcome)
         return outcome
 
-    async def run(self, change: Change) -> None:
-        blocker = self.blocked_by(change)
-        if blocker:
-            self.finish(change, "skipped", detail=f"{blocker} did not apply")
+    async def run(self, change: Change, waits_for: list[asyncio.Task[None]]) -> None:
+        await asyncio.gather(*waits_for)
+        blocker = next((dep for dep in change.depends_on if dep in self.failed), None)
+        if blocker is not None:
+            kind, _, name = blocker.partition("/")
+            self.finish(change, "skipped", detail=f"{KINDS[kind].singular} {name} did not apply")
             return
         async with self.slots:
             try:
@@ -87,20 +89,8 @@ class _Run:
         if pin is None:
             self.finish(change, "done", id=change.id)
             return
-        self.pins[(change.kind, change.name)] = pin
+        self.pins[change.address] = pin
         self.finish(change, "done", id=pin[0], version=pin[1])
-
-    def blocked_by(self, change: Change) -> str | None:
-        """What failed that this change needs; a failed config still uses what it used before,
-        so no prompt or tool is deleted after any config of the run failed."""
-        for kind, name in _named_refs(change):
-            if (kind, name) in self.failed:
-                return f"{kind[:-1]} {name}"
-        if "delete" in change.actions and change.kind != "configs":
-            configs = sorted(name for kind, name in self.failed if kind == "configs")
-            if configs:
-                return f"config {configs[0]}"
-        return None
 
     async def execute(self, change: Change) -> tuple[str, int] | None:
         """The change's writes, in order; the (id, version) it leaves (None for a delete)."""
@@ -131,19 +121,16 @@ class _Run:
         return change.id, change.live_version
 
     def resolve(self, change: Change) -> dict[str, Any]:
-        """The body to post, managed references pinned to the versions this run holds."""
-        body = dict(change.body or {})
-        if change.kind == "configs":
-            if body.get("prompt"):
-                body["prompt"] = self.pin("prompts", body["prompt"])
-            body["tools"] = [self.pin("tools", ref) for ref in body.get("tools", [])]
-        return body
-
-    def pin(self, kind: str, ref: dict[str, Any]) -> dict[str, Any]:
-        if "name" not in ref:
-            return ref
-        id_, version = self.pins[(kind, ref["name"])]
-        return {"id": id_, "version": version}
+        """The body to post, references to managed resources pinned to what this run holds."""
+        pins: dict[str, list[tuple[str, int | None]]] = {}
+        for ref in change.refs:
+            if ref.target is not None:
+                pin: tuple[str, int | None] = self.pins[ref.target]
+            else:
+                assert ref.id is not None
+                pin = (ref.id, ref.version)
+            pins.setdefault(ref.field, []).append(pin)
+        return KINDS[change.kind].with_references(dict(change.body or {}), pins)
 
     async def post_once(self, change: Change, body: dict[str, Any]) -> LiveVersion:
         """Create or add a version; after a lost response, adopt what it made before retrying.
@@ -174,23 +161,39 @@ class _Run:
             found = await self.client.list(kind, name=change.name)
             return next((item for item in found if item.name == change.name), None)
         versions = await self.client.list_versions(kind, change.id)
-        voice_by = canonical.voice_keys(body)
-        wanted = canonical.content(kind, body, voice_by=voice_by)
+        wanted = canonical.content(kind, body)
         for listed in reversed(versions):
             if change.live_version is not None and listed.version <= change.live_version:
                 break
             version = await self.client.get_version(kind, change.id, listed.version)
-            if canonical.content(kind, live_body(version), voice_by=voice_by) == wanted:
+            live = KINDS[kind].live_body(version)
+            if canonical.content(kind, live, like=body) == wanted:
                 return version
         return None
 
 
-def _named_refs(change: Change) -> list[tuple[str, str]]:
-    if change.kind != "configs" or not change.body:
-        return []
-    refs = [("prompts", change.body.get("prompt"))]
-    refs += [("tools", ref) for ref in change.body.get("tools", [])]
-    return [(kind, ref["name"]) for kind, ref in refs if ref and "name" in ref]
+def _graph(plan: Plan) -> list[Change]:
+    """The pending changes, each after everything it depends on; a cycle is refused."""
+    pending = {change.address: change for change in plan.pending}
+    known = {change.address for change in plan.changes}
+    for change in pending.values():
+        unknown = [dep for dep in change.depends_on if dep not in known]
+        if unknown:
+            raise ValueError(f"{change.address} depends on {unknown[0]}, which the plan lacks")
+    ordered: list[Change] = []
+    placed: set[str] = set()
+    while len(ordered) < len(pending):
+        ready = [
+            change
+            for address, change in pending.items()
+            if address not in placed
+            and all(dep in placed or dep not in pending for dep in change.depends_on)
+        ]
+        if not ready:
+            raise ValueError("the plan's depends_on edges form a cycle")
+        ordered += ready
+        placed.update(change.address for change in ready)
+    return ordered
 
 
 async def apply(
@@ -201,13 +204,13 @@ async def apply(
     report: Callable[[Outcome], None] = lambda outcome: None,
 ) -> list[Outcome]:
     """Carry out ``plan``; returns every outcome (also passed to ``report`` as each finishes)."""
-    run = _Run(client, plan, report, asyncio.Semaphore(parallelism))
+    run = _Run(client, report, asyncio.Semaphore(parallelism))
     for change in plan.changes:
         if not change.actions and change.id is not None and change.live_version is not None:
-            run.pins[(change.kind, change.name)] = (change.id, change.live_version)
-    leaves = [c for c in plan.pending if c.kind != "configs" and "delete" not in c.actions]
-    configs = [c for c in plan.pending if c.kind == "configs"]
-    deletes = [c for c in plan.pending if c.kind != "configs" and "delete" in c.actions]
-    for phase in (leaves, configs, deletes):
-        await asyncio.gather(*(run.run(change) for change in phase))
+            run.pins[change.address] = (change.id, change.live_version)
+    tasks: dict[str, asyncio.Task[None]] = {}
+    for change in _graph(plan):
+        waits = [tasks[dep] for dep in change.depends_on if dep in tasks]
+        tasks[change.address] = asyncio.create_task(run.run(change, waits))
+    await asyncio.gather(*tasks.values())
     return run.outcomes

@@ -2,7 +2,9 @@
 
 Read-only by construction: the client gets a request hook that refuses any method but GET before
 it is sent, so the nightly job can hold a key with write access without being able to use it.
-Drift is the plan's pending changes, classified:
+Drift is the plan's pending changes, classified (pure, like the planner: the workflow reads the
+version histories ``needs_history`` asks for, and ``classify`` decides; words are made in
+``reconciler.render.drift``):
 
 - ``missing``: in the manifests, not in Hume (with a hint when an unmanaged resource has the same
   content: probably renamed in the portal);
@@ -14,36 +16,33 @@ Drift is the plan's pending changes, classified:
 - ``stale_pin``: a config pins an older version of a prompt or tool than the latest;
 - ``should_be_absent``: marked ``absent: true`` but still there.
 
-A config that differs only because a prompt or tool it uses drifted is not reported on its own:
-its dependency's item lists it under ``used_by``.
+A config that differs only because a prompt or tool it uses drifted (its plan reasons are all
+typed dependency reasons) is not reported on its own: its dependency's item lists it under
+``used_by``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import click
-import httpx
 from pydantic import BaseModel, ConfigDict
 
-from reconciler import render
-from reconciler.client import HumeClient
-from reconciler.client.models import LiveConfig, LiveVersion
 from reconciler.errors import UserError
+from reconciler.kinds import KINDS, REGISTRY, Kind, LiveVersion
 from reconciler.manifest import Manifests
 from reconciler.planner import canonical
-from reconciler.planner.plan import Change, Plan, redact_tree
-from reconciler.planner.planner import desired_body, live_body
+from reconciler.planner.plan import DEPENDENCY_REASONS, Change, Plan
 from reconciler.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from reconciler.client import HumeClient
 
 Category = Literal[
     "missing", "renamed", "ahead", "changed", "description", "stale_pin", "should_be_absent"
 ]
-_REFS = ("prompt", "tools")
-_TITLES: dict[str, str] = {
+TITLES: dict[str, str] = {
     "missing": "missing in Hume",
     "renamed": "renamed",
     "ahead": "live version ahead of the manifests",
@@ -81,7 +80,7 @@ class DriftItem(BaseModel):
 
     def headline(self) -> str:
         """``config "support": live version ahead of the manifests``."""
-        return f"{self.change.singular} {self.change.name!r}: {_TITLES[self.category]}"
+        return f"{self.change.singular} {self.change.name!r}: {TITLES[self.category]}"
 
 
 class DriftReport(BaseModel):
@@ -120,7 +119,7 @@ def when(stamp: int | None) -> str:
 def read_only(client: HumeClient) -> HumeClient:
     """The client, refusing before sending any request that could write."""
 
-    async def refuse_writes(request: httpx.Request) -> None:
+    async def refuse_writes(request: Any) -> None:
         if request.method not in ("GET", "HEAD"):
             raise UserError(f"drift is read-only: refused {request.method} {request.url.path}")
 
@@ -128,47 +127,51 @@ def read_only(client: HumeClient) -> HumeClient:
     return client
 
 
-def _stale_pins(config: LiveConfig, live: Snapshot) -> list[str]:
-    latest = {item.id: item for kind in ("prompts", "tools") for item in live.of_kind(kind)}
-    embedded = [config.prompt] if config.prompt else []
+def _stale_pins(kind: Kind, change: Change, live: Snapshot) -> list[str]:
+    """Where the live resource pins an older version than the latest of what it uses."""
+    current = next((i for i in live.of_kind(change.kind) if i.id == change.id), None)
+    if current is None:
+        return []
+    latest = {item.id: item for target in REGISTRY for item in live.of_kind(target.name)}
     notes = []
-    for ref in [*embedded, *(config.tools or [])]:
-        newest = latest.get(ref.id)
-        if ref.version_type != "LATEST" and newest and ref.version < newest.version:
+    for ref in kind.live_references(current):
+        newest = latest.get(str(ref.id))
+        if ref.version is not None and newest and ref.version < newest.version:
             notes.append(f"pins {newest.name!r} at v{ref.version}; the latest is v{newest.version}")
     return notes
 
 
-def _comparable(kind: str, body: dict[str, Any], voice_by: tuple[str, ...]) -> Any:
+def _comparable(kind: Kind, body: dict[str, Any], like: dict[str, Any]) -> Any:
     """Content and description, references left out (history of settings, not of pins)."""
-    trimmed = {key: value for key, value in body.items() if key not in _REFS}
+    trimmed = {key: value for key, value in body.items() if key not in kind.ref_fields}
     return (
-        canonical.content(kind, trimmed, voice_by=voice_by),
+        canonical.content(kind.name, trimmed, like=like),
         canonical.description(body.get("version_description")),
     )
 
 
-async def _history(
-    client: HumeClient, change: Change, body: dict[str, Any]
+def _history(
+    kind: Kind, body: dict[str, Any], versions: Sequence[LiveVersion]
 ) -> tuple[int | None, Introduced | None]:
     """The newest live version matching the manifests, and the first version after it."""
-    assert change.id is not None
-    versions: list[LiveVersion] = await client.list_versions(change.kind, change.id)
-    voice_by = canonical.voice_keys(body)
-    wanted = _comparable(change.kind, body, voice_by)
+    wanted = _comparable(kind, body, body)
     matched = None
-    for version in versions:
-        if _comparable(change.kind, live_body(version), voice_by) == wanted:
+    for version in sorted(versions, key=lambda v: v.version):
+        if _comparable(kind, kind.live_body(version), body) == wanted:
             matched = version.version
     after = [v for v in versions if matched is None or v.version > matched]
-    first = after[0] if after else None
+    first = min(after, key=lambda v: v.version) if after else None
     introduced = Introduced(version=first.version, modified_on=first.modified_on) if first else None
     return matched, introduced
 
 
 def _twins(manifests: Manifests, live: Snapshot, change: Change) -> list[str]:
-    """Unmanaged live resources whose content equals a missing one's: likely portal renames."""
-    if change.kind == "configs" or change.body is None:
+    """Unmanaged live resources whose content equals a missing one's: likely portal renames.
+
+    Only for kinds without references: a missing resource's references are not resolved yet.
+    """
+    kind = KINDS[change.kind]
+    if kind.refs or change.body is None:
         return []
     managed = {r.name for r in manifests.of_kind(change.kind)}
     managed |= {n for r in manifests.of_kind(change.kind) for n in r.previous_names}
@@ -176,41 +179,66 @@ def _twins(manifests: Manifests, live: Snapshot, change: Change) -> list[str]:
     return [
         f"live {change.singular} {item.name!r} ({item.id}) has the same content: renamed in Hume?"
         for item in live.of_kind(change.kind)
-        if item.name not in managed and canonical.content(change.kind, live_body(item)) == wanted
+        if item.name not in managed
+        and canonical.content(change.kind, kind.live_body(item)) == wanted
     ]
 
 
-async def detect(
+def _addresses(targets: Sequence[str]) -> set[str]:
+    found = set()
+    for target in targets:
+        kind, _, name = target.partition("/")
+        found.add(f"{kind if kind.endswith('s') else kind + 's'}/{name}")
+    return found
+
+
+def _only_cascade(change: Change) -> bool:
+    """Whether the change comes only from what the resource uses (dependency reasons)."""
+    own_fields = [f for f in change.fields if not f.reference]
+    cascade = change.reasons and all(isinstance(r, DEPENDENCY_REASONS) for r in change.reasons)
+    return bool(cascade) and not own_fields and change.description is None
+
+
+def _needs_versions(change: Change, live: Snapshot) -> bool:
+    """Whether classifying ``change`` reads its version history (ahead, changed, description):
+    not for a missing, absent or renamed resource, nor for one that only pins older versions."""
+    if {"create", "delete", "rename"} & set(change.actions) or _only_cascade(change):
+        return False
+    own_fields = [f for f in change.fields if not f.reference]
+    stale = _stale_pins(KINDS[change.kind], change, live)
+    return not (stale and not own_fields and change.description is None)
+
+
+def needs_history(plan: Plan, live: Snapshot, ignore: Sequence[str] = ()) -> list[Change]:
+    """The changes whose version list ``classify`` needs, for the workflow to read."""
+    ignored = _addresses(ignore)
+    return [c for c in plan.pending if c.address not in ignored and _needs_versions(c, live)]
+
+
+def classify(
     manifests: Manifests,
     live: Snapshot,
     plan: Plan,
-    client: HumeClient,
+    histories: Mapping[str, Sequence[LiveVersion]],
     *,
     ignore: Sequence[str] = (),
 ) -> DriftReport:
-    """Classify every pending change of ``plan`` (reading version histories as needed)."""
-    ignored = {_address(target) for target in ignore}
-    configs = {c.name: c for c in live.configs}
-    desired = {
-        (kind, r.name): r
-        for kind in ("prompts", "tools", "configs")
-        for r in manifests.of_kind(kind)
-    }
+    """Classify every pending change of ``plan``; ``histories`` maps addresses to versions."""
+    ignored = _addresses(ignore)
+    desired = {kind.address(r.name): r for kind in REGISTRY for r in manifests.of_kind(kind.name)}
     used_by: dict[str, list[str]] = {}
     items: list[DriftItem] = []
     for change in plan.pending:
         if change.address in ignored:
             continue
-        own_fields = [f for f in change.fields if f.path not in _REFS]
-        cascades = [reason for reason in change.reasons if " → " in reason]
-        only_cascade = change.reasons and len(cascades) == len(change.reasons)
-        if change.kind == "configs" and only_cascade and not own_fields and not change.description:
-            for reason in cascades:
-                used_by.setdefault(reason.split(" → ")[0], []).append(change.name)
+        if _only_cascade(change):
+            for reason in change.reasons:
+                used_by.setdefault(reason.subject, []).append(change.name)
             continue
-        items.append(await _classify(manifests, live, change, client, configs, desired))
+        resource = desired[change.address]
+        items.append(_classify(manifests, live, change, resource, histories))
     report_items = tuple(
-        item.model_copy(update={"used_by": tuple(used_by.get(_label(item.change), ()))})
+        item.model_copy(update={"used_by": tuple(used_by.get(item.change.address, ()))})
         for item in items
     )
     return DriftReport(
@@ -218,19 +246,14 @@ async def detect(
     )
 
 
-def _label(change: Change) -> str:
-    """``prompt greeter``: how the planner's cascade reasons name a dependency."""
-    return f"{change.singular} {change.name}"
-
-
-async def _classify(
+def _classify(
     manifests: Manifests,
     live: Snapshot,
     change: Change,
-    client: HumeClient,
-    configs: dict[str, LiveConfig],
-    desired: dict[tuple[str, str], Any],
+    resource: Any,
+    histories: Mapping[str, Sequence[LiveVersion]],
 ) -> DriftItem:
+    kind = KINDS[change.kind]
     if "create" in change.actions:
         twins = tuple(_twins(manifests, live, change))
         return DriftItem(category="missing", change=change, notes=twins)
@@ -238,13 +261,11 @@ async def _classify(
         return DriftItem(category="should_be_absent", change=change)
     if "rename" in change.actions:
         return DriftItem(category="renamed", change=change)
-    live_config = configs.get(change.live_name or change.name) if change.kind == "configs" else None
-    pins = _stale_pins(live_config, live) if live_config else []
-    own_fields = [f for f in change.fields if f.path not in _REFS]
-    if pins and not own_fields and not change.description:
+    pins = _stale_pins(kind, change, live)
+    if change.address not in histories:
         return DriftItem(category="stale_pin", change=change, notes=tuple(pins))
-    body = desired_body(desired[(change.kind, change.name)])
-    matched, introduced = await _history(client, change, body)
+    body = kind.settings_body(resource)
+    matched, introduced = _history(kind, body, histories[change.address])
     if matched is not None:
         category: Category = "ahead"
     else:
@@ -256,63 +277,3 @@ async def _classify(
         matched_version=matched,
         notes=tuple(pins),
     )
-
-
-def _address(target: str) -> str:
-    kind, _, name = target.partition("/")
-    return f"{kind if kind.endswith('s') else kind + 's'}/{name}"
-
-
-def _item_lines(item: DriftItem) -> list[str]:
-    change = item.change
-    lines = []
-    if item.category == "ahead" and item.introduced_by is not None:
-        lines.append(
-            f"{item.introduced_by.describe()}, is not what the manifests describe "
-            f"(version {item.matched_version} was)"
-        )
-    elif change.live_version is not None and item.category not in ("renamed", "should_be_absent"):
-        lines.append(
-            f"live version {change.live_version}, {when(change.live_modified_on)}, "
-            "is not what the manifests describe"
-        )
-    if item.category == "renamed":
-        lines.append(f"still named {change.live_name!r} in Hume")
-    lines += list(item.notes)
-    if item.used_by:
-        lines.append(f"used by configs: {', '.join(item.used_by)}")
-    lines += [line for line in render.change_lines(change) if not line.startswith("because ")]
-    return lines
-
-
-def as_text(report: DriftReport, redact: render.Redact) -> str:
-    """For a terminal or a job log."""
-    report = render.redacted(report, redact)
-    out = []
-    for item in report.items:
-        title = f"  ! {item.headline()}  [{item.change.source}]"
-        out.append(click.style(title, fg="yellow", bold=True))
-        out += [f"      {line}" for line in _item_lines(item)]
-        out.append("")
-    if report.ignored:
-        out.append(f"Ignored: {', '.join(report.ignored)}")
-    out.append(click.style(report.summary(), bold=True))
-    return redact("\n".join(out))
-
-
-def as_markdown(report: DriftReport, redact: render.Redact) -> str:
-    """An issue body: a summary, then one collapsible block per drifted resource."""
-    report = render.redacted(report, redact)
-    out = ["### evictl drift", "", f"**{report.summary()}**", ""]
-    for item in report.items:
-        summary = f"<code>{item.headline()}</code> ({item.change.source})"
-        out += render.details(summary, _item_lines(item))
-    if report.ignored:
-        out.append(f"Ignored: {', '.join(f'`{i}`' for i in report.ignored)}")
-    return redact("\n".join(out))
-
-
-def as_json(report: DriftReport, redact: render.Redact) -> str:
-    """The report as JSON (``format_version`` 1), secrets redacted."""
-    data = report.model_dump(mode="json")
-    return json.dumps(redact_tree(data, redact), indent=2, ensure_ascii=False)

@@ -59,35 +59,21 @@ from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from reconciler.client.models import LiveConfig, LivePrompt, LiveTool, LiveVersion
+from reconciler.client.snapshot import fetch_snapshot
 from reconciler.errors import UserError
-from reconciler.hume import facts
+from reconciler.kinds import KINDS, NAMES, REGISTRY, Kind, LiveVersion
+from reconciler.kinds import Ref as LiveRef
+from reconciler.kinds.fields import is_true
 from reconciler.manifest.interpolate import expand
-from reconciler.manifest.model import KINDS, SPECS, is_true
 from reconciler.manifest.yamlread import parse, resolve_plain
 from reconciler.planner import canonical
-from reconciler.planner.planner import live_body
-from reconciler.snapshot import Snapshot, fetch_snapshot
+from reconciler.snapshot import Snapshot
 from reconciler.workflow import Connection
 
 LONG_TEXT = 120
 """Prompt texts longer than this (or with a line break) go to their own file."""
-FILES = {kind: f"{kind}.yaml" for kind in KINDS}
-TEXT_DIR = "prompts"
 KEPT_KEYS = ("previous_names",)
 """Keys that users add and export never writes: re-export leaves them alone."""
-ORDER = {
-    "prompts": ("name", "text", "text_file", "version_description", "prompt_expansion"),
-    "tools": ("name", "description", "version_description", "parameters", "fallback_content"),
-    "configs": (
-        "name", "evi_version", "version_description", "prompt", "tools", "builtin_tools",
-        "voice", "language_model", "ellm_model", "event_messages", "interruption", "nudges",
-        "timeouts", "turn_detection", "webhooks",
-    ),
-}  # fmt: skip
-"""Key order of a new entry: the order of the format's documentation."""
-UNORDERED = ("tools", "builtin_tools", "webhooks", "events")
-"""Config lists that the canonicaliser sorts: their order is the user's to keep."""
 _FLOW_WIDTH = 80
 _UNLOADABLE = object()
 _YAML11 = pyyaml.resolver.Resolver()
@@ -103,19 +89,22 @@ async def run(
     dry_run: bool = False,
 ) -> str:
     """Export the account into ``out`` (or only report, with ``dry_run``); a summary to print."""
-    chosen = tuple(kind for kind in KINDS if not kinds or kind in kinds)
+    chosen = tuple(kind for kind in NAMES if not kinds or kind in kinds)
     async with connection.client() as client:
         live = await fetch_snapshot(client)
         selected = select(live, chosen, names)
+        full = [
+            (kind, item) for kind in chosen if KINDS[kind].list_omits for item in selected[kind]
+        ]
         detailed = await asyncio.gather(
-            *(client.get_version("prompts", p.id, p.version) for p in selected.get("prompts", []))
+            *(client.get_version(kind, item.id, item.version) for kind, item in full)
         )
-    if "prompts" in selected:
-        selected["prompts"] = list(detailed)
+    by_id = {item.id: item for item in detailed}
+    selected = {kind: [by_id.get(i.id, i) for i in items] for kind, items in selected.items()}
     export = Export(out, live, names)
-    for kind in KINDS:
-        if kind in selected:
-            export.update(kind, selected[kind])
+    for kind in REGISTRY:
+        if kind.name in selected:
+            export.update(kind, selected[kind.name])
     changes = export.changes()
     if not dry_run:
         write(out, changes)
@@ -166,7 +155,7 @@ def without_defaults(kind: str, body: dict[str, Any], keep: Paths = frozenset())
     """
     wanted = canonical.content(kind, body)
     result = wanted
-    for path in optional_paths(wanted, SPECS[kind]):
+    for path in optional_paths(wanted, KINDS[kind].spec):
         if path not in keep:
             trial = _without(result, path)
             if canonical.content(kind, trial) == wanted:
@@ -208,31 +197,6 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
     return next(filter(None, (_model_of(arg) for arg in get_args(annotation))), None)
 
 
-def _with_description(entry: dict[str, Any], live: LiveVersion) -> dict[str, Any]:
-    if live.version_description:
-        entry["version_description"] = live.version_description
-    return entry
-
-
-def prompt_entry(live: LivePrompt, written: Paths = frozenset()) -> dict[str, Any]:
-    """A prompt's manifest entry, text inline (``Export`` decides whether it moves to a file)."""
-    entry = {"name": live.name, **without_defaults("prompts", live_body(live), written)}
-    return _with_description(entry, live)
-
-
-def tool_entry(live: LiveTool, written: Paths = frozenset()) -> dict[str, Any]:
-    """A tool's manifest entry; ``parameters`` parsed from the JSON string."""
-    entry = {"name": live.name, **without_defaults("tools", live_body(live), written)}
-    return _with_description(entry, live)
-
-
-def voice(live: dict[str, Any], *, by_id: bool = False) -> dict[str, Any]:
-    """By name, unless asked for the id or the account knows the voice only by id."""
-    name, id_ = live.get("name"), live.get("id")
-    chosen = {"id": id_} if by_id or not name or name == id_ else {"name": name}
-    return {**chosen, "provider": live.get("provider") or facts.VOICE_PROVIDER_DEFAULT}
-
-
 @dataclass
 class Ref:
     """A config's reference as written: a name, or ``{id, version}`` with a comment naming it."""
@@ -242,52 +206,53 @@ class Ref:
 
 
 class References:
-    """How a config refers to its prompt and tools, given which names the manifests define."""
+    """How a resource refers to others, given which names the manifests define."""
 
     def __init__(self, live: Snapshot, defined: dict[str, set[str]]) -> None:
-        self.by_id = {kind: {i.id: i for i in live.of_kind(kind)} for kind in ("prompts", "tools")}
+        self.by_id = {kind: {i.id: i for i in live.of_kind(kind)} for kind in defined}
         self.unique = {
             kind: {n for n, c in Counter(i.name for i in live.of_kind(kind)).items() if c == 1}
-            for kind in ("prompts", "tools")
+            for kind in defined
         }
         self.defined = defined
 
-    def ref(self, kind: str, embedded: LiveVersion) -> Ref:
+    def ref(self, ref: LiveRef) -> Ref:
         """A name for a pin to the latest version of a defined resource, else its id."""
-        target = self.by_id[kind].get(embedded.id)
-        pinned = embedded.version_type != "LATEST"
-        label = json.dumps(target.name if target else embedded.name, ensure_ascii=False)
+        target = self.by_id[ref.kind].get(str(ref.id))
         if target is None:
-            return Ref({"id": embedded.id, "version": embedded.version})
-        named = target.name in self.unique[kind] and target.name in self.defined[kind]
-        if pinned and embedded.version == target.version and named:
+            return Ref({"id": ref.id, "version": ref.version})
+        label = json.dumps(target.name, ensure_ascii=False)
+        named = target.name in self.unique[ref.kind] and target.name in self.defined[ref.kind]
+        if ref.version == target.version and named:
             return Ref(target.name)
-        singular = kind[:-1]
-        if not pinned:
-            return Ref({"id": embedded.id}, f"{singular} {label}, following its latest version")
-        note = f"{singular} {label} v{embedded.version}"
-        if embedded.version != target.version:
+        singular = KINDS[ref.kind].singular
+        if ref.version is None:
+            return Ref({"id": ref.id}, f"{singular} {label}, following its latest version")
+        note = f"{singular} {label} v{ref.version}"
+        if ref.version != target.version:
             note += f" (the latest is v{target.version})"
-        return Ref({"id": embedded.id, "version": embedded.version}, note)
+        return Ref({"id": ref.id, "version": ref.version}, note)
 
     def entry(
-        self, live: LiveConfig, written: Paths = frozenset()
-    ) -> tuple[dict[str, Any], dict[str, Ref]]:
-        """A config's entry (references in place) and its references by key, for comments."""
-        body = live_body(live)
-        del body["prompt"], body["tools"]
-        if live.voice:
-            body["voice"] = voice(live.voice, by_id=("voice", "id") in written)
-        settings = without_defaults("configs", body, written)
+        self, kind: Kind, live: LiveVersion, written: Paths = frozenset()
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A resource's entry (references in place) and its references by key, for comments."""
+        body = kind.live_body(live)
+        for name in kind.ref_fields:
+            del body[name]
+        settings = without_defaults(kind.name, kind.exported(body, written), written)
+        found = list(kind.live_references(live))
         refs: dict[str, Any] = {}
-        if live.prompt is not None:
-            refs["prompt"] = self.ref("prompts", live.prompt)
-        if live.tools:
-            refs["tools"] = [self.ref("tools", tool) for tool in live.tools]
+        for ref_field in kind.refs:
+            mine = [self.ref(r) for r in found if r.field == ref_field.field]
+            if mine:
+                refs[ref_field.field] = mine if ref_field.many else mine[0]
         entry = {"name": live.name, **settings}
         for key, ref in refs.items():
             entry[key] = [r.value for r in ref] if isinstance(ref, list) else ref.value
-        return _with_description(entry, live), refs
+        if live.version_description:
+            entry["version_description"] = live.version_description
+        return entry, refs
 
 
 # YAML: ruamel nodes that the loader reads back as exactly the live values
@@ -351,13 +316,18 @@ def _holds_secret(value: Any) -> bool:
 
 
 def merge(
-    old: CommentedMap, new: CommentedMap, keep: Sequence[str] = (), *, unordered: bool = False
+    old: CommentedMap,
+    new: CommentedMap,
+    keep: Sequence[str] = (),
+    *,
+    unordered: frozenset[str] = frozenset(),
+    commented: frozenset[str] = frozenset(),
 ) -> bool:
     """Make ``old`` load as ``new`` in place, keeping what already does; True if it changed.
 
     A replaced value takes the new value's comment, if it has one, else keeps its own (except a
-    config's ``prompt``, whose comment named the target it replaces). With
-    ``unordered`` (configs), the lists whose order the planner ignores compare as multisets.
+    ``commented`` key, a reference whose comment named the target it replaces). Lists under an
+    ``unordered`` key (the planner ignores their order: ``Kind.unordered``) compare as multisets.
     """
     changed = False
     for key in [key for key in old if key not in new and key not in keep]:
@@ -369,7 +339,7 @@ def merge(
             before = [k for k in list(new)[:position] if k in old]
             old.insert(list(old).index(before[-1]) + 1 if before else 0, key, value)
         elif isinstance(old[key], dict) and isinstance(value, dict):
-            changed |= merge(old[key], value, unordered=unordered)
+            changed |= merge(old[key], value, unordered=unordered, commented=commented)
             continue
         elif _holds_secret(old[key]):
             continue  # never swap a ${secret:...} for the live plaintext, even if it differs
@@ -379,24 +349,23 @@ def merge(
             continue
         if key in new.ca.items:
             old.ca.items[key] = new.ca.items[key]
-        elif key == "prompt":
+        elif key in commented:
             old.ca.items.pop(key, None)
         changed = True
     return changed
 
 
-def _comparable(value: Any, key: str, unordered: bool) -> Any:
-    """``loaded(value)``, with the planner's unordered lists sorted when ``unordered``."""
-    plain = loaded(value)
-    return _sort_unordered(plain, key) if unordered else plain
+def _comparable(value: Any, key: str, unordered: frozenset[str]) -> Any:
+    """``loaded(value)``, with the lists under ``unordered`` keys sorted."""
+    return _sort_unordered(loaded(value), key, unordered)
 
 
-def _sort_unordered(value: Any, key: str) -> Any:
+def _sort_unordered(value: Any, key: str, unordered: frozenset[str]) -> Any:
     if isinstance(value, dict):
-        return {k: _sort_unordered(v, k) for k, v in value.items()}
+        return {k: _sort_unordered(v, k, unordered) for k, v in value.items()}
     if isinstance(value, list):
-        items = [_sort_unordered(item, key) for item in value]
-        return sorted(items, key=json.dumps) if key in UNORDERED else items
+        items = [_sort_unordered(item, key, unordered) for item in value]
+        return sorted(items, key=json.dumps) if key in unordered else items
     return value
 
 
@@ -456,10 +425,11 @@ class Export:
         self.dropped: dict[str, list[str]] = defaultdict(list)
         self.orphans: set[str] = set()
         self.taken = {p.lower() for p in self.text_files()}
-        if (root / TEXT_DIR).is_dir():
-            self.taken |= {
-                p.relative_to(root).as_posix().lower() for p in (root / TEXT_DIR).rglob("*")
-            }
+        for kind in REGISTRY:
+            if kind.text_file and (root / kind.name).is_dir():
+                self.taken |= {
+                    p.relative_to(root).as_posix().lower() for p in (root / kind.name).rglob("*")
+                }
 
     def load(self, rel: str) -> YamlFile:
         try:
@@ -485,12 +455,15 @@ class Export:
         ]
 
     def text_files(self) -> dict[str, CommentedMap]:
-        """The text files that prompt entries name (relative to the root), with their entries."""
+        """The text files that entries name (relative to the root), with their entries."""
         named = {}
-        for file, _, entry in self.entries("prompts"):
-            path = text_path(file.rel, loaded(entry.get("text_file")))
-            if path is not None:
-                named.setdefault(path, entry)
+        for kind in REGISTRY:
+            if kind.text_file is None:
+                continue
+            for file, _, entry in self.entries(kind.name):
+                path = text_path(file.rel, loaded(entry.get(kind.text_file[0])))
+                if path is not None:
+                    named.setdefault(path, entry)
         return named
 
     def defined(self, kind: str) -> set[str]:
@@ -501,11 +474,11 @@ class Export:
             if not is_true(loaded(entry.get("absent")))
         }
 
-    def update(self, kind: str, items: Sequence[LiveVersion]) -> None:
+    def update(self, kind: Kind, items: Sequence[LiveVersion]) -> None:
         """Update, append and remove the entries of ``kind`` to match ``items``."""
         live_names = {item.name for item in items}
         existing: dict[str, tuple[YamlFile, CommentedMap]] = {}
-        for file, seq, entry in self.entries(kind):
+        for file, seq, entry in self.entries(kind.name):
             name = loaded(entry.get("name"))
             absent = is_true(loaded(entry.get("absent")))
             if name in live_names:
@@ -513,62 +486,63 @@ class Export:
             elif not absent and (not self.names or name in self.names):
                 del seq[next(i for i, e in enumerate(seq) if e is entry)]
                 file.dirty = file.touched = True
-                self.dropped[kind].append(str(name))
-                orphan = text_path(file.rel, loaded(entry.get("text_file")))
-                if orphan is not None:
-                    self.orphans.add(orphan)
-        refs = References(self.live, {k: self.defined(k) for k in ("prompts", "tools")})
+                self.dropped[kind.name].append(str(name))
+                if kind.text_file:
+                    orphan = text_path(file.rel, loaded(entry.get(kind.text_file[0])))
+                    if orphan is not None:
+                        self.orphans.add(orphan)
+        targets = {ref.target for ref in kind.refs}
+        refs = References(self.live, {target: self.defined(target) for target in targets})
+        unordered = frozenset(path.rsplit(".", 1)[-1] for path in kind.unordered)
         for item in items:
-            comments: dict[str, Ref] = {}
             found = existing.get(item.name)
             written = (
-                frozenset(optional_paths(loaded(found[1]), SPECS[kind])) if found else frozenset()
+                frozenset(optional_paths(loaded(found[1]), kind.spec)) if found else frozenset()
             )
-            if isinstance(item, LivePrompt):
-                entry = self.place_text(prompt_entry(item, written), found)
-            elif isinstance(item, LiveTool):
-                entry = tool_entry(item, written)
-            else:
-                assert isinstance(item, LiveConfig)
-                entry, comments = refs.entry(item, written)
-            new = entry_node(kind, entry, comments)
+            entry, comments = refs.entry(kind, item, written)
+            if kind.text_file:
+                entry = self.place_text(kind, entry, found)
+            new = entry_node(kind.name, entry, comments)
             if found:
                 file, old = found
                 file.touched = True
-                file.dirty |= merge(old, new, KEPT_KEYS, unordered=kind == "configs")
+                commented = frozenset(kind.ref_fields)
+                file.dirty |= merge(old, new, KEPT_KEYS, unordered=unordered, commented=commented)
             else:
-                self.append(kind, new)
+                self.append(kind.name, new)
 
     def place_text(
-        self, entry: dict[str, Any], found: tuple[YamlFile, CommentedMap] | None
+        self, kind: Kind, entry: dict[str, Any], found: tuple[YamlFile, CommentedMap] | None
     ) -> dict[str, Any]:
         """Inline text, or ``text_file``: an existing entry keeps its form and its file."""
-        text = entry["text"]
-        if found is not None and "text_file" not in found[1]:
+        assert kind.text_file is not None
+        file_field, text_field = kind.text_file
+        text = entry[text_field]
+        if found is not None and file_field not in found[1]:
             return entry
         if found is not None:
             file, old = found
-            path = text_path(file.rel, loaded(old["text_file"]))
+            path = text_path(file.rel, loaded(old[file_field]))
             if path is not None and path not in self.texts and "\r" not in text:
-                del entry["text"]
+                del entry[text_field]
                 self.texts[path] = text
-                return {**entry, "text_file": loaded(old["text_file"])}
+                return {**entry, file_field: loaded(old[file_field])}
             if path is not None:
                 self.orphans.add(path)
         if "\r" in text or ("\n" not in text and len(text) <= LONG_TEXT):
             return entry
-        path = self.allocate(entry["name"])
+        path = self.allocate(kind, entry["name"])
         self.texts[path] = text
-        del entry["text"]
-        return {**entry, "text_file": path}
+        del entry[text_field]
+        return {**entry, file_field: path}
 
-    def allocate(self, name: str) -> str:
-        """A free ``prompts/<slug>.md`` for a new prompt (taken is case-insensitive)."""
+    def allocate(self, kind: Kind, name: str) -> str:
+        """A free ``prompts/<slug>.md`` for a new text file (taken is case-insensitive)."""
         ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-        slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60] or "prompt"
+        slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60] or kind.singular
         number = 1
         while True:
-            path = f"{TEXT_DIR}/{slug}{'' if number == 1 else f'-{number}'}.md"
+            path = f"{kind.name}/{slug}{'' if number == 1 else f'-{number}'}.md"
             if path.lower() not in self.taken:
                 self.taken.add(path.lower())
                 return path
@@ -576,7 +550,7 @@ class Export:
 
     def append(self, kind: str, new: CommentedMap) -> None:
         """A new entry at the end of ``<kind>.yaml`` (created if need be)."""
-        rel = FILES[kind]
+        rel = KINDS[kind].file
         if rel not in self.files:
             doc = CommentedMap()
             doc.yaml_set_start_comment(
@@ -634,9 +608,9 @@ def text_path(manifest: str, text_file: Any) -> str | None:
     return None if path == ".." or path.startswith("../") else path
 
 
-def entry_node(kind: str, entry: dict[str, Any], comments: dict[str, Ref]) -> CommentedMap:
+def entry_node(kind: str, entry: dict[str, Any], comments: dict[str, Any]) -> CommentedMap:
     """An entry as a ruamel mapping in the documented key order, references commented."""
-    ordered = {key: entry[key] for key in ORDER[kind] if key in entry}
+    ordered = {key: entry[key] for key in KINDS[kind].export_order if key in entry}
     mapping = node({**ordered, **entry})
     mapping.fa.set_block_style()
     for key, ref in comments.items():
@@ -670,7 +644,8 @@ def summary(
 ) -> str:
     """What was (or would be) exported, file by file, with counts."""
     counts = ", ".join(
-        f"{len(items)} {kind if len(items) != 1 else kind[:-1]}" for kind, items in selected.items()
+        f"{len(items)} {kind if len(items) != 1 else KINDS[kind].singular}"
+        for kind, items in selected.items()
     )
     verbs = {"write": "would write" if dry_run else "wrote", "unchanged": "unchanged"}
     verbs["remove"] = "would remove" if dry_run else "removed"

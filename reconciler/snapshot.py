@@ -1,21 +1,17 @@
-"""The live state of an account: the latest version of every prompt, tool and config.
+"""The live state of an account: the latest version of every resource, per kind.
 
-Three listings run concurrently (config list items embed their prompts and tools, so no
-per-config reads). The one field the lists leave out, a prompt's ``prompt_expansion``, is read per
-prompt only for the prompts whose manifests set it.
+A plain value (no I/O; ``reconciler.client.snapshot`` reads it), so the planner stays pure.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.client import HumeClient
-from reconciler.client.models import LiveConfig, LivePrompt, LiveTool, LiveVersion
+from reconciler.kinds import REGISTRY, LiveVersion
 
 
 class Snapshot(BaseModel):
@@ -23,14 +19,16 @@ class Snapshot(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    prompts: tuple[LivePrompt, ...] = ()
-    tools: tuple[LiveTool, ...] = ()
-    configs: tuple[LiveConfig, ...] = ()
+    resources: Mapping[str, tuple[LiveVersion, ...]] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, **kinds: Sequence[LiveVersion]) -> Snapshot:
+        """``Snapshot.of(prompts=[...], configs=[...])``."""
+        return cls(resources={kind: tuple(items) for kind, items in kinds.items()})
 
     def of_kind(self, kind: str) -> tuple[LiveVersion, ...]:
         """The live resources of ``kind``."""
-        resources: tuple[LiveVersion, ...] = getattr(self, kind)
-        return resources
+        return self.resources.get(kind, ())
 
     def fingerprint(self) -> str:
         """A hash of what a plan depends on: every resource's id, name, version and content.
@@ -39,25 +37,8 @@ class Snapshot(BaseModel):
         the account's fingerprint has moved.
         """
         digest = hashlib.sha256()
-        for kind in ("prompts", "tools", "configs"):
-            for item in sorted(self.of_kind(kind), key=lambda v: v.id):
-                line = json.dumps([kind, item.model_dump(mode="json")], sort_keys=True)
+        for kind in REGISTRY:
+            for item in sorted(self.of_kind(kind.name), key=lambda v: v.id):
+                line = json.dumps([kind.name, item.model_dump(mode="json")], sort_keys=True)
                 digest.update(line.encode())
         return f"sha256:{digest.hexdigest()}"
-
-
-async def fetch_snapshot(client: HumeClient, *, expansion_of: Iterable[str] = ()) -> Snapshot:
-    """Read the account; ``expansion_of`` names the prompts whose ``prompt_expansion`` matters."""
-    prompts, tools, configs = await asyncio.gather(
-        client.list("prompts"), client.list("tools"), client.list("configs")
-    )
-    wanted = set(expansion_of)
-    detailed = await asyncio.gather(
-        *(client.get_version("prompts", p.id, p.version) for p in prompts if p.name in wanted)
-    )
-    by_id = {p.id: p for p in detailed}
-    return Snapshot(
-        prompts=tuple(by_id.get(p.id, p) for p in prompts),
-        tools=tuple(tools),
-        configs=tuple(configs),
-    )

@@ -6,6 +6,7 @@ stages are wired here once and the CLI stays a thin layer of options and printin
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,12 +17,14 @@ from pydantic import ValidationError
 from reconciler.applier import Outcome, apply
 from reconciler.client import HumeClient, connect
 from reconciler.client.api import RetryPolicy
-from reconciler.drift import DriftReport, detect, read_only
+from reconciler.client.snapshot import fetch_snapshot
+from reconciler.drift import DriftReport, classify, needs_history, read_only
 from reconciler.errors import UserError
+from reconciler.kinds import REGISTRY
 from reconciler.manifest import Manifests, load_manifests
-from reconciler.planner.plan import Plan
+from reconciler.planner.plan import FORMAT_VERSION, Plan
 from reconciler.planner.planner import plan
-from reconciler.snapshot import Snapshot, fetch_snapshot
+from reconciler.snapshot import Snapshot
 
 READ_CONCURRENCY = 8
 """Reads in flight at once; apply's ``--parallelism`` bounds its writes, not its reads."""
@@ -37,30 +40,46 @@ class Connection:
     """How hard the client tries (None: the defaults, which suit Hume; tests shrink the waits)."""
 
     def client(self, concurrency: int = 8) -> HumeClient:
-        """A client for this connection (the key is read from ``HUME_API_KEY`` here)."""
+        """A client for this connection: the embedded emulator's transport, or the network
+        (where the key is read from ``HUME_API_KEY``)."""
+        if self.emulator is None:
+            return connect(base_url=self.base_url, concurrency=concurrency, retry=self.retry)
+        from reconciler.emulator.embedded import (
+            EMBEDDED_API_KEY,
+            EMBEDDED_BASE_URL,
+            embedded_transport,
+        )
+
         return connect(
-            base_url=self.base_url,
-            emulator=self.emulator,
+            base_url=EMBEDDED_BASE_URL,
+            transport=embedded_transport(self.emulator),
+            api_key=EMBEDDED_API_KEY,
             concurrency=concurrency,
             retry=self.retry,
         )
 
 
 async def snapshot_for(
-    manifests: Manifests, client: HumeClient, *, every_prompt: bool = False
+    manifests: Manifests, client: HumeClient, *, every: bool = False
 ) -> Snapshot:
     """The live state these manifests are compared with.
 
-    List items leave out a prompt's ``prompt_expansion``. Plan reads it (one GET each) only for
-    prompts whose manifests set it, to keep a plan at one listing per kind; drift, whose job is
-    to catch portal edits, reads it for ``every_prompt`` the manifests manage.
+    List items leave out some fields (``Kind.list_omits``: a prompt's ``prompt_expansion``). Plan
+    reads those (one GET each) only for resources whose manifests set them, to keep a plan at one
+    listing per kind; drift, whose job is to catch portal edits, reads them for ``every``
+    resource the manifests manage.
     """
-    expansion_of = [
-        p.name
-        for p in manifests.prompts
-        if not p.absent and (every_prompt or p.prompt_expansion is not None)
-    ]
-    return await fetch_snapshot(client, expansion_of=expansion_of)
+    detail_of = {
+        kind.name: [
+            r.name
+            for r in manifests.of_kind(kind.name)
+            if not r.absent
+            and (every or any(getattr(r, name) is not None for name in kind.list_omits))
+        ]
+        for kind in REGISTRY
+        if kind.list_omits
+    }
+    return await fetch_snapshot(client, detail_of=detail_of)
 
 
 async def make_plan(
@@ -81,8 +100,19 @@ async def drift_report(
     manifests = load_manifests(path, variables)
     async with connection.client() as client:
         read_only(client)
-        live = await snapshot_for(manifests, client, every_prompt=True)
-        report = await detect(manifests, live, plan(manifests, live), client, ignore=ignore)
+        live = await snapshot_for(manifests, client, every=True)
+        result = plan(manifests, live)
+        wanted = needs_history(result, live, ignore)
+        histories = await asyncio.gather(
+            *(client.list_versions(change.kind, str(change.id)) for change in wanted)
+        )
+        report = classify(
+            manifests,
+            live,
+            result,
+            {change.address: versions for change, versions in zip(wanted, histories, strict=True)},
+            ignore=ignore,
+        )
     return manifests, report
 
 
@@ -92,9 +122,21 @@ def read_saved_plan(path: Path) -> dict:
         document = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(document, dict):
             raise ValueError("the file is not a JSON object")
-        Plan.model_validate({k: v for k, v in document.items() if k != "summary"})
-    except (OSError, ValueError, ValidationError) as exc:
+    except (OSError, ValueError) as exc:
         raise UserError(f"{path}: not a plan file written by `evictl plan --out` ({exc})") from exc
+    found = document.get("format_version")
+    if found != FORMAT_VERSION:
+        raise UserError(
+            f"{path}: plan format {found!r} is not the format this evictl reads "
+            f"({FORMAT_VERSION}); run `evictl plan --out` again with this version"
+        )
+    try:
+        Plan.model_validate({k: v for k, v in document.items() if k != "summary"})
+    except ValidationError as exc:
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:3])
+        raise UserError(
+            f"{path}: not a plan file written by `evictl plan --out` ({fields})"
+        ) from exc
     return document
 
 
@@ -102,12 +144,12 @@ def stale_reason(saved: dict, fresh: Plan) -> str | None:
     """Why a saved plan may not be applied any more, naming what moved; None if it still holds."""
     if saved["fingerprint"] == fresh.fingerprint:
         return None
-    now = {(c.kind, c.name): c for c in fresh.changes}
+    now = {change.address: change for change in fresh.changes}
     for old in saved["changes"]:
-        new = now.get((old["kind"], old["name"]))
+        new = now.get(f"{old['kind']}/{old['name']}")
         if new is None:
             continue
-        label = f"{old['kind'][:-1]} {old['name']}"
+        label = f"{new.singular} {new.name}"
         if new.live_version != old["live_version"]:
             was = "absent" if old["live_version"] is None else f"at version {old['live_version']}"
             is_ = "gone" if new.live_version is None else f"now at version {new.live_version}"

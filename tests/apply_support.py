@@ -23,9 +23,9 @@ from reconciler.cli import cli
 from reconciler.client import HumeClient
 from reconciler.client.api import RetryPolicy
 from reconciler.client.connect import KEY_HEADER
-from reconciler.client.models import LiveConfig, LiveVersion
 from reconciler.emulator import EmulatorSettings, Faults
 from reconciler.emulator.embedded import EMBEDDED_BASE_URL, EmbeddedTransport
+from reconciler.kinds.configs import LiveConfig, LiveVersion
 from reconciler.manifest import load_manifests
 from reconciler.planner.plan import Plan
 from reconciler.planner.planner import plan

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from reconciler import render
 from reconciler.planner.plan import Change, Plan
 from reconciler.workflow import Connection, apply_plan, make_plan
 from tests.conftest import RunningEmulator
@@ -23,12 +24,18 @@ PATHS = {"prompts": "/v0/evi/prompts", "tools": "/v0/evi/tools", "configs": "/v0
 
 
 def fields(change: Change) -> dict[str, tuple[Any, Any]]:
-    """A change's field differences as ``{path: (before, after)}``."""
-    return {field.path: (field.before, field.after) for field in change.fields}
+    """A change's field differences as ``{path: (before, after)}``, references in words."""
+    return {
+        field.path: (render.pin(field.before), render.pin(field.after))
+        if field.reference
+        else (field.before, field.after)
+        for field in change.fields
+    }
 
 
 def shape(plan: Plan) -> dict[str, dict[str, Any]]:
-    """Every pending change as ``{address: {actions, fields, description, reasons}}``."""
+    """Every pending change as ``{address: {actions, fields, description, reasons}}``, the typed
+    reasons as the renderers word them."""
     return {
         change.address: {
             "actions": change.actions,
@@ -36,7 +43,7 @@ def shape(plan: Plan) -> dict[str, dict[str, Any]]:
             "description": (change.description.before, change.description.after)
             if change.description
             else None,
-            "reasons": change.reasons,
+            "reasons": tuple(render.reason(reason) for reason in change.reasons),
         }
         for change in plan.pending
     }

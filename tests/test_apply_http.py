@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.client import options
+from reconciler.cli import options
 from reconciler.workflow import Connection
 from tests.apply_support import (
     BASE,

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.client.models import LiveConfig, LivePrompt, LiveTool
 from reconciler.errors import UserError
+from reconciler.kinds.configs import LiveConfig
+from reconciler.kinds.prompts import LivePrompt
+from reconciler.kinds.tools import LiveTool
 from reconciler.manifest import load_manifests
 from reconciler.planner import canonical
 from reconciler.planner.planner import plan
@@ -125,9 +127,8 @@ def test_voice_compared_on_what_the_manifest_names() -> None:
     by_name = {"evi_version": "3", "voice": {"name": "ITO", "provider": "HUME_AI"}}
     by_id = {"evi_version": "3", "voice": {"id": "v-1", "provider": "HUME_AI"}}
     for desired in (by_name, by_id):
-        keys = canonical.voice_keys(desired)
         assert canonical.content("configs", desired) == (
-            canonical.content("configs", live, voice_by=keys)
+            canonical.content("configs", live, like=desired)
         )
     no_provider = {"evi_version": "3", "voice": {"name": "ITO"}}
     assert canonical.differences(
@@ -182,7 +183,7 @@ def _plan(tmp_path: Path, snapshot: Snapshot, text: str = MANIFEST):
 
 
 def test_unknown_live_fields_make_no_plan(tmp_path: Path) -> None:
-    snapshot = Snapshot(
+    snapshot = Snapshot.of(
         prompts=(_prompt(added_in_2030=True),),
         tools=(_tool(),),
         configs=(_config(added_in_2030={"a": 1}, nudges={"enabled": False, "new_knob": 3}),),
@@ -192,7 +193,7 @@ def test_unknown_live_fields_make_no_plan(tmp_path: Path) -> None:
 
 def test_two_live_resources_with_one_name_is_an_error(tmp_path: Path) -> None:
     twin = _prompt(id="00000000-0000-0000-0000-000000000009")
-    snapshot = Snapshot(prompts=(_prompt(), twin), tools=(_tool(),), configs=(_config(),))
+    snapshot = Snapshot.of(prompts=(_prompt(), twin), tools=(_tool(),), configs=(_config(),))
     with pytest.raises(UserError) as caught:
         _plan(tmp_path, snapshot)
     assert str(caught.value) == (
@@ -203,7 +204,9 @@ def test_two_live_resources_with_one_name_is_an_error(tmp_path: Path) -> None:
 
 def test_a_config_following_latest_is_repinned(tmp_path: Path) -> None:
     latest = {**_prompt().model_dump(), "version_type": "LATEST"}
-    snapshot = Snapshot(prompts=(_prompt(),), tools=(_tool(),), configs=(_config(prompt=latest),))
+    snapshot = Snapshot.of(
+        prompts=(_prompt(),), tools=(_tool(),), configs=(_config(prompt=latest),)
+    )
     assert shape(_plan(tmp_path, snapshot)) == {
         "configs/desk": only(
             ("new_version",),
@@ -214,7 +217,7 @@ def test_a_config_following_latest_is_repinned(tmp_path: Path) -> None:
 
 
 def test_the_plan_is_pure(tmp_path: Path) -> None:
-    snapshot = Snapshot(prompts=(_prompt(text="Old"),), tools=(_tool(),), configs=(_config(),))
+    snapshot = Snapshot.of(prompts=(_prompt(text="Old"),), tools=(_tool(),), configs=(_config(),))
     first, second = _plan(tmp_path, snapshot), _plan(tmp_path, snapshot)
     assert first == second
     assert first.fingerprint == snapshot.fingerprint()

@@ -13,8 +13,8 @@ import pytest
 
 from reconciler.client import ApiError, HumeClient, connect
 from reconciler.client.api import PAGE_SIZE, RetryPolicy
+from reconciler.client.snapshot import fetch_snapshot
 from reconciler.errors import UserError
-from reconciler.snapshot import fetch_snapshot
 from reconciler.workflow import Connection, make_plan
 from tests.conftest import KEY, RunningEmulator
 from tests.plan_support import write
@@ -197,7 +197,7 @@ def _seed(api: httpx.Client, prompts: int, tools: int, configs: int) -> None:
 def _snapshot(server: RunningEmulator, expansion_of: tuple[str, ...] = ()) -> Any:
     async def go() -> Any:
         async with connect(base_url=server.url) as client:
-            return await fetch_snapshot(client, expansion_of=expansion_of)
+            return await fetch_snapshot(client, detail_of={"prompts": expansion_of})
 
     return asyncio.run(go())
 
@@ -214,14 +214,18 @@ def test_snapshot_reads_each_kind_through_its_list_pages(
     before = len(_log(emulator))
     snapshot = _snapshot(emulator, expansion_of=("p7",))
     reads = [(entry["method"], entry["path"]) for entry in _log(emulator)[before:]]
-    p7 = next(p for p in snapshot.prompts if p.name == "p7")
+    p7 = next(p for p in snapshot.of_kind("prompts") if p.name == "p7")
     assert sorted(reads) == sorted(
         [("GET", "/v0/evi/prompts")] * 3
         + [("GET", "/v0/evi/tools")]
         + [("GET", "/v0/evi/configs")] * 2
         + [("GET", f"/v0/evi/prompts/{p7.id}/version/0")]
     )
-    assert (len(snapshot.prompts), len(snapshot.tools), len(snapshot.configs)) == (250, 2, 101)
+    assert (
+        len(snapshot.of_kind("prompts")),
+        len(snapshot.of_kind("tools")),
+        len(snapshot.of_kind("configs")),
+    ) == (250, 2, 101)
     assert p7.prompt_expansion == {"enabled": True}
-    assert {config.prompt.name for config in snapshot.configs} == {"p0"}
-    assert [tool.name for tool in snapshot.configs[0].tools] == ["t0", "t1"]
+    assert {config.prompt.name for config in snapshot.of_kind("configs")} == {"p0"}
+    assert [tool.name for tool in snapshot.of_kind("configs")[0].tools] == ["t0", "t1"]

@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
-from reconciler.client import HumeClient, connect
+from reconciler.client import HumeClient
 from reconciler.drift import read_only, when
 from reconciler.errors import UserError
+from reconciler.workflow import Connection
 from tests.conftest import KEY, RunningEmulator
 
 MANIFEST = """\
@@ -61,7 +62,7 @@ def applied(workspace: Path) -> Path:
 
 def edit(db: Path, action: Callable[[HumeClient], Awaitable[object]]) -> None:
     async def go() -> None:
-        async with connect(emulator=db) as client:
+        async with Connection(emulator=db).client() as client:
             await action(client)
 
     asyncio.run(go())

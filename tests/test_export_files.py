@@ -95,7 +95,7 @@ def test_reexport_keeps_comments_order_and_user_keys(db: tuple[Path, dict], tmp_
         "  - name: added\n"
         "    text: New one.\n"
     )
-    assert [t.name for t in load_manifests(out, {}).tools] == ["keep"]
+    assert [t.name for t in load_manifests(out, {}).of_kind("tools")] == ["keep"]
     assert 'No longer in the account, dropped from the manifests: tools "gone"' in output
     assert "  wrote        prompts.yaml" in output
     assert "  unchanged    prompts/long.md" in output
@@ -166,7 +166,7 @@ def test_name_filter_leaves_other_entries_alone(db: tuple[Path, dict], tmp_path:
 
     against(path, portal)
     exported(path, out, "--name", "keep")
-    tools = {t.name: t.parameters for t in load_manifests(out, {}).tools}
+    tools = {t.name: t.parameters for t in load_manifests(out, {}).of_kind("tools")}
     assert tools == {"keep": {"type": "object"}, "gone": {}}
 
 
@@ -216,8 +216,10 @@ def test_safe_scalars_load_back_exactly(tmp_path: Path) -> None:
         p["name"].replace("${", "$${") for p in prompts
     ]
     loaded = load_manifests(tmp_path, {"HOME": "/root", "X": "x"})
-    assert [(p.name, p.text) for p in loaded.prompts] == [(p["name"], p["text"]) for p in prompts]
-    (tool,) = loaded.tools
+    assert [(p.name, p.text) for p in loaded.of_kind("prompts")] == [
+        (p["name"], p["text"]) for p in prompts
+    ]
+    (tool,) = loaded.of_kind("tools")
     assert (tool.parameters, tool.description) == (parameters, "${HOME}")
     assert json.dumps(tool.parameters) == json.dumps(parameters)
 

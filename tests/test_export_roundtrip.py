@@ -254,7 +254,7 @@ def test_kind_configs_alone_refers_by_id(account: tuple[Path, dict], tmp_path: P
     output = export(db, out, "--kind", "configs").output
     assert sorted(p.name for p in out.iterdir()) == ["configs.yaml"]
     assert "Exported 4 configs" in output
-    full = by_name(load_manifests(out, {}).configs)["full"]
+    full = by_name(load_manifests(out, {}).of_kind("configs"))["full"]
     assert full.prompt == Reference(id=ids["prompts"]["Support"], version=1)
     assert full.tools == (
         Reference(id=ids["tools"]["lookup"], version=1),
@@ -268,9 +268,9 @@ def test_name_filter_is_exact(account: tuple[Path, dict], tmp_path: Path) -> Non
     out = tmp_path / "out"
     export(db, out, "--name", "support", "--name", "lookup")
     manifests = load_manifests(out, {})
-    assert [p.name for p in manifests.prompts] == ["support"]
-    assert [t.name for t in manifests.tools] == ["lookup"]
-    assert manifests.configs == ()
+    assert [p.name for p in manifests.of_kind("prompts")] == ["support"]
+    assert [t.name for t in manifests.of_kind("tools")] == ["lookup"]
+    assert manifests.of_kind("configs") == ()
     assert plan_exit(db, out).exit_code == 0
 
     missing = run(
@@ -299,7 +299,7 @@ def test_exact_duplicate_names_fail_and_name_both(tmp_path: Path) -> None:
     assert "rename or delete the extras in Hume, or leave them out with --kind or --name" in message
     assert not out.exists()
     export(db, out, "--kind", "tools")
-    assert [t.name for t in load_manifests(out, {}).tools] == ["t"]
+    assert [t.name for t in load_manifests(out, {}).of_kind("tools")] == ["t"]
 
 
 def test_an_omitted_prompt_expansion_is_seen_by_drift_not_plan(tmp_path: Path) -> None:
@@ -324,7 +324,7 @@ def test_an_omitted_prompt_expansion_is_seen_by_drift_not_plan(tmp_path: Path) -
     assert drift.exit_code == 2
     (item,) = json.loads(drift.output)["items"]
     assert item["change"]["fields"] == [
-        {"path": "prompt_expansion.enabled", "before": False, "after": True}
+        {"path": "prompt_expansion.enabled", "before": False, "after": True, "reference": False}
     ]
 
 
@@ -340,7 +340,9 @@ def test_round_trip_over_http(
     out = tmp_path / "out"
     result = run("export", "--out", str(out), "--base-url", emulator.url)
     assert result.exit_code == 0, result.output
-    assert [c.prompt for c in load_manifests(out, {}).configs] == [Reference(name="Greeter")]
+    assert [c.prompt for c in load_manifests(out, {}).of_kind("configs")] == [
+        Reference(name="Greeter")
+    ]
     planned = run("plan", str(out), "--base-url", emulator.url, "--detailed-exitcode")
     assert planned.exit_code == 0, planned.output
     assert emulator.app.emulator.counts["POST"] == 3

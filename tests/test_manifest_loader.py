@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.hume import facts, spec
+from reconciler.kinds.configs import ConfigSpec
+from reconciler.kinds.prompts import PromptSpec
+from reconciler.kinds.tools import ToolSpec
 from reconciler.manifest import Manifests, Reference, Source, load_manifests
-from reconciler.manifest.model import ConfigSpec, PromptSpec, ToolSpec
 from tests.manifest_support import errors, load
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "manifests"
@@ -22,21 +24,25 @@ def examples() -> Manifests:
 
 def test_examples_validate(examples):
     assert examples.summary() == "4 prompts, 3 tools, 4 configs"
-    assert len(examples.prompts) >= 3 and len(examples.tools) >= 3 and len(examples.configs) >= 3
+    assert (
+        len(examples.of_kind("prompts")) >= 3
+        and len(examples.of_kind("tools")) >= 3
+        and len(examples.of_kind("configs")) >= 3
+    )
 
 
 def test_examples_use_every_posted_config_field(examples):
     used = set().union(
-        *(c.model_dump(exclude_none=True, exclude_unset=True) for c in examples.configs)
+        *(c.model_dump(exclude_none=True, exclude_unset=True) for c in examples.of_kind("configs"))
     )
     assert set(spec.component("posted_config")["properties"]) <= used
 
 
 def test_examples_have_a_text_file_prompt_and_a_nested_tool_schema(examples):
-    support = next(p for p in examples.prompts if p.name == "support-agent")
+    support = next(p for p in examples.of_kind("prompts") if p.name == "support-agent")
     assert support.text_file == "prompts/support-agent.md"
     assert support.text.startswith("<role>\nYou are Nova")
-    booking = next(t for t in examples.tools if t.name == "book_technician_visit")
+    booking = next(t for t in examples.of_kind("tools") if t.name == "book_technician_visit")
     assert booking.parameters["properties"]["address"]["type"] == "object"
 
 
@@ -59,20 +65,20 @@ def test_resolved_values_and_sources(tmp_path):
         "t.yml": "tools:\n  - name: t\n    parameters: {type: object}\n",
     }
     manifests = load(tmp_path, files)
-    (prompt,) = manifests.prompts
+    (prompt,) = manifests.of_kind("prompts")
     assert prompt.text == "Be brief.\n"
     assert prompt.source == Source(file="p/prompts.yaml", line=2, column=5)
-    (config,) = manifests.configs
+    (config,) = manifests.of_kind("configs")
     assert config.prompt == Reference(name="p")
     external = config.tools[1]
     assert external.is_external and external.version is None
     assert external.id == "6f1c2b4e-8d3a-4c5b-9e7f-1a2b3c4d5e6f"
-    assert manifests.tools[0].parameters_json == '{"type": "object"}'
+    assert manifests.of_kind("tools")[0].parameters_json == '{"type": "object"}'
 
 
 def test_external_reference_with_version(tmp_path):
     text = CONFIG_HEAD + "    prompt: {id: 6f1c2b4e-8d3a-4c5b-9e7f-1a2b3c4d5e6f, version: 4}\n"
-    (config,) = load(tmp_path, {"c.yaml": text}).configs
+    (config,) = load(tmp_path, {"c.yaml": text}).of_kind("configs")
     assert config.prompt == Reference(id="6f1c2b4e-8d3a-4c5b-9e7f-1a2b3c4d5e6f", version=4)
 
 
@@ -82,19 +88,19 @@ def test_previous_names_and_absent(tmp_path):
       - {name: new, previous_names: [old, older], text: hi}
       - {name: gone, absent: true}
     """
-    new, gone = load(tmp_path, {"p.yaml": text}).prompts
+    new, gone = load(tmp_path, {"p.yaml": text}).of_kind("prompts")
     assert new.previous_names == ("old", "older") and not new.absent
     assert gone.absent and gone.text is None
 
 
 def test_absent_configs_skip_required_fields_and_reference_checks(tmp_path):
     text = "configs:\n  - {name: c, absent: true, prompt: nowhere}\n"
-    (config,) = load(tmp_path, {"c.yaml": text}).configs
+    (config,) = load(tmp_path, {"c.yaml": text}).of_kind("configs")
     assert config.absent
 
 
 def test_unset_fields_are_distinguishable_from_defaults(tmp_path):
-    (config,) = load(tmp_path, {"c.yaml": CONFIG_HEAD}).configs
+    (config,) = load(tmp_path, {"c.yaml": CONFIG_HEAD}).of_kind("configs")
     assert config.model_dump(exclude_unset=True, exclude={"source", "secret_paths"}) == {
         "name": "c",
         "evi_version": "3",
@@ -107,14 +113,14 @@ def test_interpolation_from_variables_with_defaults(tmp_path):
       - name: ${NAME}
         text: "Hi ${WHO:-there}, ${GREETING:-}cost $${PRICE}"
     """
-    (prompt,) = load(tmp_path, {"p.yaml": text}, NAME="greeter").prompts
+    (prompt,) = load(tmp_path, {"p.yaml": text}, NAME="greeter").of_kind("prompts")
     assert prompt.name == "greeter"
     assert prompt.text == "Hi there, cost ${PRICE}"
 
 
 def test_interpolated_numbers_are_typed_by_their_field(tmp_path):
     text = CONFIG_HEAD + "    language_model: {temperature: '${TEMP}'}\n"
-    (config,) = load(tmp_path, {"c.yaml": text}, TEMP="0.25").configs
+    (config,) = load(tmp_path, {"c.yaml": text}, TEMP="0.25").of_kind("configs")
     assert config.language_model.temperature == 0.25
     assert errors(tmp_path, {"c.yaml": text}, TEMP="1.4") == [
         "c.yaml:4:22: configs[0].language_model.temperature: must be between 0 and 1 (got 1.4)"
@@ -142,7 +148,7 @@ def test_environment_is_the_default_variable_source(tmp_path, monkeypatch):
     root = tmp_path / "m"
     root.mkdir()
     (root / "p.yaml").write_text("prompts: [{name: p, text: '${EVICTL_TEST_PROMPT}'}]\n")
-    assert load_manifests(root).prompts[0].text == "from env"
+    assert load_manifests(root).of_kind("prompts")[0].text == "from env"
 
 
 def test_secrets_are_recorded_and_redacted(tmp_path):
@@ -159,8 +165,8 @@ def test_secrets_are_recorded_and_redacted(tmp_path):
     fixed = text.replace("http://", "https://")
     manifests = load(tmp_path, {"c.yaml": fixed}, TOKEN="s3cr3t-value")
     assert manifests.secrets == {"s3cr3t-value"}
-    assert manifests.configs[0].secret_paths == ("webhooks[0].url",)
-    assert manifests.redact(manifests.configs[0].webhooks[0].url) == (
+    assert manifests.of_kind("configs")[0].secret_paths == ("webhooks[0].url",)
+    assert manifests.redact(manifests.of_kind("configs")[0].webhooks[0].url) == (
         "https://hooks.example/?token=(secret)"
     )
 
@@ -183,8 +189,11 @@ def test_yaml_12_scalars_anchors_and_merge_keys(tmp_path):
         language_model: *lm
     """
     manifests = load(tmp_path, {"m.yaml": text})
-    assert (manifests.prompts[0].name, manifests.prompts[0].text) == ("no", "on")
-    a, b = manifests.configs
+    assert (manifests.of_kind("prompts")[0].name, manifests.of_kind("prompts")[0].text) == (
+        "no",
+        "on",
+    )
+    a, b = manifests.of_kind("configs")
     assert b.name == "b" and b.evi_version == "3" and b.language_model == a.language_model
 
 
@@ -226,4 +235,4 @@ def test_an_empty_variable_takes_the_default_like_the_shell(tmp_path):
     text = "prompts:\n  - name: p\n    text: Voice ${V:-ITO}, bare [${V}]\n"
     (tmp_path / "p.yaml").write_text(text, encoding="utf-8")
     manifests = load_manifests(tmp_path, {"V": ""})
-    assert manifests.prompts[0].text == "Voice ITO, bare []"
+    assert manifests.of_kind("prompts")[0].text == "Voice ITO, bare []"

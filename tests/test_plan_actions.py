@@ -89,12 +89,12 @@ def test_empty_account_creates_everything_in_dependency_order(account: Account) 
         "configs/back-office": only(("create",), reasons=("prompt closer → created",)),
     }
     front = change_of(result, "configs/front-desk")
-    assert front.body == {
-        "evi_version": "3",
-        "language_model": {**MODEL, "temperature": 0.7},
-        "prompt": {"name": "greeter"},
-        "tools": [{"name": "lookup"}],
-    }
+    assert front.body == {"evi_version": "3", "language_model": {**MODEL, "temperature": 0.7}}
+    assert [(ref.field, ref.target) for ref in front.refs] == [
+        ("prompt", "prompts/greeter"),
+        ("tools", "tools/lookup"),
+    ]
+    assert front.depends_on == ("prompts/greeter", "tools/lookup")
     assert change_of(result, "tools/lookup").body == {
         "description": "Look something up",
         "parameters": json.dumps(PARAMS),
@@ -414,7 +414,7 @@ def test_live_rename_is_seen_as_missing(applied: Account) -> None:
         "prompts/closer": only(("create",)),
         "configs/back-office": only(
             ("new_version",),
-            fields={"prompt": ("closer-old v0", "closer (new version)")},
+            fields={"prompt": ("closer-old v0", "closer (created)")},
             reasons=("prompt closer → created",),
         ),
     }

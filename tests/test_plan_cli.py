@@ -200,7 +200,7 @@ def test_colour_on_a_tty_and_none_in_a_pipe(workspace: Workspace) -> None:
 def test_json_has_every_action_field_reason_and_the_fingerprint(workspace: Workspace) -> None:
     result = workspace.plan("--format", "json")
     document = json.loads(result.output)
-    assert document["format_version"] == 1
+    assert document["format_version"] == 2
     assert document["fingerprint"].startswith("sha256:") and len(document["fingerprint"]) == 71
     assert (document["path"], document["targets"]) == (str(workspace.root), [])
     assert document["summary"] == {
@@ -220,19 +220,47 @@ def test_json_has_every_action_field_reason_and_the_fingerprint(workspace: Works
         "configs/front-desk": ["new_version"],
     }
     config = changes["configs/front-desk"]
-    assert config["reasons"] == ["prompt greeter → new version", "tool lookup → new version"]
-    assert config["fields"] == [
-        {"path": "prompt", "before": "greeter v0", "after": "greeter (new version)"},
-        {"path": "tools", "before": ["lookup v0"], "after": ["lookup (new version)"]},
+    assert config["address"] == "configs/front-desk"
+    assert config["reasons"] == [
+        {"type": "dependency_new_version", "subject": "prompts/greeter"},
+        {"type": "dependency_new_version", "subject": "tools/lookup"},
     ]
+    greeter_v0 = {"kind": "prompts", "name": "greeter", "version": 0, "pending": None}
+    lookup_v0 = {"kind": "tools", "name": "lookup", "version": 0, "pending": None}
+    assert config["fields"] == [
+        {
+            "path": "prompt",
+            "before": greeter_v0,
+            "after": {**greeter_v0, "version": None, "pending": "new_version"},
+            "reference": True,
+        },
+        {
+            "path": "tools",
+            "before": [lookup_v0],
+            "after": [{**lookup_v0, "version": None, "pending": "new_version"}],
+            "reference": True,
+        },
+    ]
+    assert config["refs"] == [
+        {"field": "prompt", "target": "prompts/greeter", "id": None, "version": None},
+        {"field": "tools", "target": "tools/lookup", "id": None, "version": None},
+    ]
+    assert config["depends_on"] == ["prompts/greeter", "tools/lookup"]
+    assert changes["prompts/old"]["depends_on"] == ["configs/front-desk"]
     assert changes["prompts/farewell"]["description"] == {
         "path": "version_description",
         "before": "",
         "after": "now described",
+        "reference": False,
     }
     assert changes["prompts/farewell"]["live_name"] == "closer"
     assert changes["prompts/greeter"]["fields"] == [
-        {"path": "text", "before": "Hello there\nBe kind\n", "after": "Hello there\nBe very kind\n"}
+        {
+            "path": "text",
+            "before": "Hello there\nBe kind\n",
+            "after": "Hello there\nBe very kind\n",
+            "reference": False,
+        }
     ]
     assert TOKEN not in result.output
     assert json.loads(workspace.plan("--format", "json").output) == document
@@ -322,8 +350,8 @@ def test_a_created_config_shows_its_body_with_secrets_redacted(tmp_path: Path) -
         '      + evi_version: "3"\n'
         '      + webhooks: [{"url": "https://hooks.example.com/(secret)", '
         '"events": ["chat_ended"]}]\n'
-        '      + prompt: {"name": "greeter"}\n'
-        '      + tools: [{"name": "lookup"}]\n'
+        '      + prompt: "greeter"\n'
+        '      + tools: ["lookup"]\n'
         "\n"
         "Plan: 3 to create, 0 new versions, 0 renames, 0 description updates, 0 to delete.\n"
     )

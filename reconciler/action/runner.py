@@ -296,7 +296,7 @@ class Action:
 
     def drift(self) -> Report:
         from reconciler.drift import DriftReport
-        from reconciler.drift import as_markdown as drift_markdown
+        from reconciler.render.drift import as_markdown as drift_markdown
 
         result = self.evictl("drift", self.inputs.path, "--format", "json")
         if result.exitcode not in SUCCESS["drift"]:

@@ -13,23 +13,17 @@ import httpx
 import pydantic
 
 from reconciler import __version__, render
-from reconciler import drift as drift_reports
 from reconciler.applier import Outcome
+from reconciler.cli.options import TARGET, connection_options, manifest_options
 from reconciler.client import ApiError, ResponseLost
-from reconciler.client.options import connection_options
 from reconciler.errors import UserError
+from reconciler.kinds import NAMES
 from reconciler.manifest import ManifestDocument, ManifestErrors, Manifests, load_manifests
-from reconciler.manifest.options import manifest_options
 from reconciler.planner.plan import Plan, redact_tree
+from reconciler.render import drift as drift_reports
 from reconciler.workflow import Connection, apply_plan, drift_report, make_plan
 
 RENDERERS = {"text": render.text, "json": render.as_json, "markdown": render.markdown}
-TARGET = click.option(
-    "--target",
-    multiple=True,
-    metavar="KIND/NAME",
-    help="Only this resource and what it uses, e.g. configs/support (repeatable).",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -279,7 +273,7 @@ def drift(
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", "names", multiple=True, help="Export only resources with this name.")
 @click.option(
-    "--kind", "kinds", multiple=True, type=click.Choice(["prompts", "tools", "configs"]),
+    "--kind", "kinds", multiple=True, type=click.Choice(NAMES),
     help="Export only this kind (repeatable).",
 )  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Show which files would change; write nothing.")

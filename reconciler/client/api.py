@@ -23,7 +23,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from reconciler.client.models import MODELS, LiveVersion
+from reconciler.kinds import KINDS, LiveVersion
 
 PAGE_SIZE = 100
 
@@ -202,29 +202,31 @@ class HumeClient:
         if name is not None:
             params["name"] = name
         items = await self._all_pages(f"/v0/evi/{kind}", params)
-        return [MODELS[kind].model_validate(item) for item in items]
+        return [KINDS[kind].live.model_validate(item) for item in items]
 
     async def list_versions(self, kind: str, id_: str) -> list[LiveVersion]:
         """Every version of one resource, oldest first."""
         items = await self._all_pages(f"/v0/evi/{kind}/{id_}", {"restrict_to_most_recent": "false"})
-        versions = [MODELS[kind].model_validate(item) for item in items]
+        versions = [KINDS[kind].live.model_validate(item) for item in items]
         return sorted(versions, key=lambda v: v.version)
 
     async def get_version(self, kind: str, id_: str, version: int) -> LiveVersion:
         """One version."""
         body = await self.request("GET", f"/v0/evi/{kind}/{id_}/version/{version}")
-        return MODELS[kind].model_validate(body)
+        return KINDS[kind].live.model_validate(body)
 
     # Writes
 
     async def create(self, kind: str, body: dict[str, Any]) -> LiveVersion:
         """A new resource (version 0). May raise ``ResponseLost``."""
-        return MODELS[kind].model_validate(await self.request("POST", f"/v0/evi/{kind}", json=body))
+        return KINDS[kind].live.model_validate(
+            await self.request("POST", f"/v0/evi/{kind}", json=body)
+        )
 
     async def create_version(self, kind: str, id_: str, body: dict[str, Any]) -> LiveVersion:
         """The next version of a resource. May raise ``ResponseLost``."""
         answer = await self.request("POST", f"/v0/evi/{kind}/{id_}", json=body)
-        return MODELS[kind].model_validate(answer)
+        return KINDS[kind].live.model_validate(answer)
 
     async def rename(self, kind: str, id_: str, name: str) -> None:
         """A new name for all versions."""
@@ -239,7 +241,7 @@ class HumeClient:
             f"/v0/evi/{kind}/{id_}/version/{version}",
             json={"version_description": description},
         )
-        return MODELS[kind].model_validate(answer)
+        return KINDS[kind].live.model_validate(answer)
 
     async def delete(self, kind: str, id_: str) -> None:
         """A resource and all its versions."""

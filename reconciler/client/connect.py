@@ -1,9 +1,12 @@
-"""Where requests go: Hume (or another base URL) over the network, or the embedded emulator."""
+"""Where requests go: the caller picks the transport, as with httpx.
+
+``connect`` knows nothing of the emulator: the workflow passes the embedded emulator's transport
+(and its key) for ``--emulator PATH``, and nothing for Hume over the network.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import httpx
 
@@ -17,32 +20,19 @@ KEY_HEADER = "X-Hume-Api-Key"
 def connect(
     *,
     base_url: str | None = None,
-    emulator: Path | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    api_key: str | None = None,
     concurrency: int = 8,
     retry: RetryPolicy | None = None,
 ) -> HumeClient:
-    """A client for ``--emulator PATH`` (no key needed) or the API at the base URL.
+    """A client of the API at ``base_url`` (default ``HUME_BASE_URL``, then Hume's own).
 
-    The key comes only from ``HUME_API_KEY``: flags would leak it into shell history and CI logs.
+    ``transport`` replaces the network (the embedded emulator passes its own, with ``api_key``).
+    Otherwise the key comes only from ``HUME_API_KEY``: flags would leak it into shell history and
+    CI logs.
     """
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    timeout = httpx.Timeout(30.0, connect=10.0)
-    if emulator is not None:
-        from reconciler.emulator.embedded import (
-            EMBEDDED_API_KEY,
-            EMBEDDED_BASE_URL,
-            embedded_transport,
-        )
-
-        http = httpx.AsyncClient(
-            transport=embedded_transport(emulator),
-            base_url=EMBEDDED_BASE_URL,
-            headers={KEY_HEADER: EMBEDDED_API_KEY},
-            timeout=timeout,
-        )
-        return HumeClient(http, concurrency=concurrency, retry=retry)
     url = base_url or os.environ.get("HUME_BASE_URL") or DEFAULT_BASE_URL
-    key = os.environ.get("HUME_API_KEY", "").strip()
+    key = api_key if api_key is not None else os.environ.get("HUME_API_KEY", "").strip()
     if not key:
         raise UserError(
             f"HUME_API_KEY is not set: export your Hume API key to talk to {url}, "
@@ -50,7 +40,12 @@ def connect(
         )
     if not (key.isascii() and key.isprintable()):
         raise UserError("HUME_API_KEY holds a control or non-ASCII character: check how it is set")
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     http = httpx.AsyncClient(
-        base_url=url, headers={KEY_HEADER: key}, timeout=timeout, limits=limits
+        base_url=url,
+        headers={KEY_HEADER: key},
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        limits=limits,
+        transport=transport,
     )
     return HumeClient(http, concurrency=concurrency, retry=retry)

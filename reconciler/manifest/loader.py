@@ -15,20 +15,12 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from reconciler.errors import UserError
+from reconciler.kinds import KINDS, NAMES
+from reconciler.kinds.fields import Resource, Source, suggest
 from reconciler.manifest import yamlread
 from reconciler.manifest.errors import ManifestError, ManifestErrors, Path, format_path
 from reconciler.manifest.interpolate import expand
-from reconciler.manifest.model import (
-    KINDS,
-    RESOURCES,
-    SPECS,
-    Manifests,
-    Resource,
-    Source,
-    field_names_at,
-    redact,
-    suggest,
-)
+from reconciler.manifest.model import Manifests, field_names_at, redact
 from reconciler.manifest.validate import (
     NameReference,
     References,
@@ -104,16 +96,14 @@ class _Load:
         self.variables = variables
         self.errors: list[ManifestError] = []
         self.secrets: set[str] = set()
-        self.resources: dict[str, list[Resource]] = {kind: [] for kind in KINDS}
+        self.resources: dict[str, list[Resource]] = {kind: [] for kind in NAMES}
         self.where: dict[int, tuple[_Where, Path]] = {}
-        self.invalid_names: dict[str, set[str]] = {kind: set() for kind in KINDS}
+        self.invalid_names: dict[str, set[str]] = {kind: set() for kind in NAMES}
         self.references: list[tuple[_Where, Path, NameReference]] = []
 
     def finish(self) -> Manifests:
         manifests = Manifests.model_construct(
-            prompts=tuple(self.resources["prompts"]),
-            tools=tuple(self.resources["tools"]),
-            configs=tuple(self.resources["configs"]),
+            resources={kind: tuple(items) for kind, items in self.resources.items()},
             secrets=frozenset(self.secrets),
         )
         for issue in check_manifests(manifests):
@@ -164,7 +154,7 @@ class _Load:
             return
         for kind, items in value.items():
             if kind not in KINDS:
-                message = f"unknown key {kind!r}{suggest(kind, KINDS)}"
+                message = f"unknown key {kind!r}{suggest(kind, NAMES)}"
                 self.errors.append(where.error((kind,), message))
             elif isinstance(items, list):
                 for index, item in enumerate(items):
@@ -177,13 +167,12 @@ class _Load:
         secret_paths: list[str] = []
         raw = self.interpolate(raw, prefix, where, secret_paths)
         if not isinstance(raw, dict):
-            self.errors.append(where.error(prefix, f"must be a mapping (a {kind[:-1]})"))
+            self.errors.append(where.error(prefix, f"must be a mapping (a {KINDS[kind].singular})"))
             return
         if isinstance(raw.get("name"), str):
             self.invalid_names[kind].add(raw["name"])
-        if kind == "configs":
-            self.references.extend((where, prefix, ref) for ref in name_references(raw))
-        spec_class = SPECS[kind]
+        self.references.extend((where, prefix, ref) for ref in name_references(KINDS[kind], raw))
+        spec_class = KINDS[kind].spec
         problems = [
             where.error((*prefix, field), message)
             for field, message in spec_class.presence_problems(raw)
@@ -197,10 +186,13 @@ class _Load:
             return
         self.invalid_names[kind].discard(spec.name)
         fields = dict(spec)
-        if kind == "prompts" and spec.text_file is not None and not spec.absent:
-            fields["text"] = self.read_text_file(file, spec.text_file, where, prefix)
+        text_file = KINDS[kind].text_file
+        if text_file and fields[text_file[0]] is not None and not spec.absent:
+            file_field, text_field = text_file
+            place = (*prefix, file_field)
+            fields[text_field] = self.read_text_file(file, fields[file_field], where, place)
         line, column = where.positions.get(prefix, where.start)
-        loaded = RESOURCES[kind].model_construct(
+        loaded = KINDS[kind].resource.model_construct(
             _fields_set=spec.model_fields_set | {"source", "secret_paths"},
             **fields,
             source=Source(file=where.display, line=line + 1, column=column + 1),
@@ -240,7 +232,7 @@ class _Load:
         path = (*prefix, *loc)
         kind_of_error = error["type"]
         if kind_of_error == "extra_forbidden":
-            allowed = field_names_at(SPECS[kind], loc[:-1])
+            allowed = field_names_at(KINDS[kind].spec, loc[:-1])
             return where.error(path, f"unknown field {loc[-1]!r}{suggest(str(loc[-1]), allowed)}")
         if "message" in error.get("ctx", {}):
             return where.error(path, error["msg"])
@@ -250,11 +242,8 @@ class _Load:
             message += f" (got {_show(value)})"
         return where.error(path, message)
 
-    def read_text_file(
-        self, file: FsPath, text_file: str, where: _Where, prefix: Path
-    ) -> str | None:
-        """The contents of a prompt's ``text_file``, which must stay inside the manifest root."""
-        path = (*prefix, "text_file")
+    def read_text_file(self, file: FsPath, text_file: str, where: _Where, path: Path) -> str | None:
+        """The contents of a ``text_file``, which must stay inside the manifest root."""
         target = (file.parent / text_file).resolve()
         if not target.is_relative_to(self.root):
             self.errors.append(where.error(path, f"{text_file!r} is outside the manifest root"))

@@ -11,8 +11,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.kinds import KINDS, NAMES, REGISTRY, Kind
+from reconciler.kinds.fields import Resource, is_true, suggest
 from reconciler.manifest.errors import Path
-from reconciler.manifest.model import KINDS, Manifests, Resource, Tool, is_true, suggest
+from reconciler.manifest.model import Manifests
 from reconciler.manifest.schemacheck import schema_error
 
 
@@ -25,21 +27,19 @@ class Issue:
     message: str
 
 
-def _singular(kind: str) -> str:
-    return kind[:-1]
-
-
 def check_manifests(manifests: Manifests) -> Iterator[Issue]:
-    """Name clashes between resources, and invalid tool parameter schemas."""
-    for kind in KINDS:
-        yield from _check_names(kind, manifests.of_kind(kind))
-    for tool in manifests.tools:
-        yield from _check_parameters(tool)
+    """Name clashes between resources, and invalid JSON Schemas (a tool's parameters)."""
+    for kind in REGISTRY:
+        resources = manifests.of_kind(kind.name)
+        yield from _check_names(kind, resources)
+        for name in kind.json_schemas:
+            for resource in resources:
+                yield from _check_schema(resource, name)
 
 
-def _check_names(kind: str, resources: tuple[Resource, ...]) -> Iterator[Issue]:
+def _check_names(kind: Kind, resources: tuple[Resource, ...]) -> Iterator[Issue]:
     """Duplicate names, and names that are both a current and a previous name."""
-    what = _singular(kind)
+    what = kind.singular
     by_name: dict[str, Resource] = {}
     by_previous: dict[str, Resource] = {}
     for resource in resources:
@@ -68,31 +68,35 @@ def _check_names(kind: str, resources: tuple[Resource, ...]) -> Iterator[Issue]:
             yield Issue(resource, ("previous_names", index), message)
 
 
-def _check_parameters(tool: Tool) -> Iterator[Issue]:
-    """Tool ``parameters`` must pass the JSON Schema meta-schema of its dialect."""
-    error = None if tool.parameters is None else schema_error(tool.parameters)
+def _check_schema(resource: Resource, name: str) -> Iterator[Issue]:
+    """A JSON-text field (a tool's ``parameters``) must pass its dialect's meta-schema."""
+    value = getattr(resource, name)
+    error = None if value is None else schema_error(value)
     if error is not None:
-        path = ("parameters", *error.absolute_path)
-        yield Issue(tool, path, f"not a valid JSON Schema: {error.message}")
+        path = (name, *error.absolute_path)
+        yield Issue(resource, path, f"not a valid JSON Schema: {error.message}")
 
 
 @dataclass(frozen=True)
 class NameReference:
-    """A config's reference, by name, to a prompt or tool (``path`` is inside the config)."""
+    """A reference by name to a resource of ``kind`` (``path`` is inside the referring one)."""
 
     kind: str
     name: str
     path: Path
 
 
-def name_references(config: Mapping[str, Any]) -> list[NameReference]:
-    """The by-name references of a config as written (it need not be valid otherwise)."""
-    if is_true(config.get("absent")):
+def name_references(kind: Kind, raw: Mapping[str, Any]) -> list[NameReference]:
+    """The by-name references of a resource as written (it need not be valid otherwise)."""
+    if is_true(raw.get("absent")):
         return []
-    written: list[tuple[str, Path, Any]] = [("prompts", ("prompt",), config.get("prompt"))]
-    tools = config.get("tools")
-    if isinstance(tools, list):
-        written.extend(("tools", ("tools", index), tool) for index, tool in enumerate(tools))
+    written: list[tuple[str, Path, Any]] = []
+    for ref in kind.refs:
+        value = raw.get(ref.field)
+        if not ref.many:
+            written.append((ref.target, (ref.field,), value))
+        elif isinstance(value, list):
+            written.extend((ref.target, (ref.field, i), item) for i, item in enumerate(value))
     references = []
     for kind, path, value in written:
         name = value.get("name") if isinstance(value, dict) and "id" not in value else value
@@ -112,7 +116,7 @@ class References:
         self.invalid_names = invalid_names
         self.named: dict[str, dict[str, list[Resource]]] = {}
         self.renamed: dict[str, dict[str, Resource]] = {}
-        for kind in KINDS:
+        for kind in NAMES:
             named: dict[str, list[Resource]] = defaultdict(list)
             renamed: dict[str, Resource] = {}
             for resource in manifests.of_kind(kind):
@@ -122,7 +126,8 @@ class References:
 
     def problem(self, reference: NameReference) -> str | None:
         """Why ``reference`` is not exactly one present resource, if it is not."""
-        kind, name, what = reference.kind, reference.name, _singular(reference.kind)
+        kind, name = reference.kind, reference.name
+        what = KINDS[kind].singular
         matches = self.named[kind].get(name, [])
         if len(matches) > 1:
             where = ", ".join(str(r.source) for r in matches)

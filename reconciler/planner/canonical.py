@@ -7,9 +7,10 @@ spec) with:
 - server defaults filled in from ``reconciler.hume.facts`` (so omitted == the server's default);
 - only the keys the posted schema defines (unknown live fields, server-only fields dropped);
 - nulls dropped (so ``null`` == omitted), ``version_description`` null == "";
-- tool ``parameters`` parsed from their JSON string;
+- JSON-text fields parsed (``Kind.json_strings``: a tool's ``parameters``);
 - floats rounded to ``FLOAT_DIGITS`` decimals (with deepdiff's numeric-type leniency, 1 == 1.0);
-- lists with no meaningful order (tools, built-in tools, webhooks, webhook events) sorted.
+- lists with no meaningful order sorted (``Kind.unordered``: a config's tools, built-in tools,
+  webhooks and webhook events), and the kind's own last step (``Kind.normalise``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,9 @@ from deepdiff import DeepDiff
 from deepdiff.helper import notpresent
 
 from reconciler.hume import facts, spec
+from reconciler.kinds import KINDS
 
 FLOAT_DIGITS = 6
-_POSTED = {
-    "prompts": "posted_prompt_version",
-    "tools": "posted_user_defined_tool_version",
-    "configs": "posted_config_version",
-}
 _NOT_CONTENT = ("version_description",)
 
 
@@ -71,43 +68,41 @@ def _project(schema: dict[str, Any] | None, value: Any) -> Any:
     }
 
 
-def _sorted(items: list[Any], key: str) -> list[Any]:
-    return sorted(items, key=lambda item: json.dumps(item.get(key), sort_keys=True))
-
-
-def voice_keys(body: dict[str, Any]) -> tuple[str, ...]:
-    """How a config names its voice: by ``name`` or by ``id`` (``VoiceRef`` is one of the two)."""
-    voice = body.get("voice") or {}
-    return ("id",) if "id" in voice and "name" not in voice else ("name",)
+def _sort_unordered(value: Any, path: list[str], key: str | None) -> Any:
+    """``value`` with the list at ``path`` (entered through lists of mappings) sorted by ``key``."""
+    if isinstance(value, list):
+        return [_sort_unordered(item, path, key) for item in value]
+    if not isinstance(value, dict) or path[0] not in value:
+        return value
+    head, *rest = path
+    if rest:
+        return {**value, head: _sort_unordered(value[head], rest, key)}
+    items = value[head]
+    if not isinstance(items, list):
+        return value
+    by = (lambda item: item.get(key)) if key is not None else (lambda item: item)
+    return {**value, head: sorted(items, key=lambda item: json.dumps(by(item), sort_keys=True))}
 
 
 def content(
-    kind: str, body: dict[str, Any], *, voice_by: tuple[str, ...] | None = None
+    kind: str, body: dict[str, Any], *, like: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The canonical content of a version given in posted wire shape (desired or live).
 
-    A live voice carries both id and name; ``voice_by`` (the desired side's ``voice_keys``)
-    says which of them identifies it, so each side is compared on what the user wrote.
+    ``like`` is the desired body a live one is compared with: where the wire allows two forms of
+    one value (a voice by id or by name), each side is compared in the form the user wrote.
     """
+    descriptor = KINDS[kind]
     filled = facts.fill_defaults(kind, body)
-    projected = _project(spec.component(_POSTED[kind]), filled)
+    projected = _project(spec.component(descriptor.posted_schema), filled)
     for key in _NOT_CONTENT:
         projected.pop(key, None)
-    if kind == "tools" and isinstance(projected.get("parameters"), str):
-        projected["parameters"] = json.loads(projected["parameters"])
-    if kind == "configs":
-        projected["tools"] = _sorted(projected.get("tools", []), "id")
-        projected["builtin_tools"] = _sorted(projected.get("builtin_tools", []), "name")
-        hooks = [
-            {**h, "events": sorted(h.get("events", []))} for h in projected.get("webhooks", [])
-        ]
-        projected["webhooks"] = _sorted(hooks, "url")
-        if "voice" in projected:
-            voice = projected["voice"]
-            keys = voice_by or voice_keys(projected)
-            projected["voice"] = {key: voice[key] for key in keys if key in voice}
-            projected["voice"]["provider"] = voice.get("provider", facts.VOICE_PROVIDER_DEFAULT)
-    return projected
+    for name in descriptor.json_strings:
+        if isinstance(projected.get(name), str):
+            projected[name] = json.loads(projected[name])
+    for path, key in descriptor.unordered.items():
+        projected = _sort_unordered(projected, path.split("."), key)
+    return descriptor.normalise(projected, like if like is not None else projected)
 
 
 def description(value: str | None) -> str:

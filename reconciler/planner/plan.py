@@ -1,19 +1,27 @@
-"""The Plan: what apply would do, as a value that render and apply consume and never change.
+"""The Plan: what apply would do, as a typed value that render and apply consume and never change.
 
-Format (``format_version`` 1), also what ``evictl plan --format json`` prints:
+Format (``format_version`` 2), also what ``evictl plan --format json`` prints:
 
 - ``fingerprint``: sha256 of the live state the plan was computed from (see ``Snapshot``).
 - ``path`` and ``targets``: the manifests and ``--target`` list it was made from, so that
   ``evictl apply plan.json`` can recompute it and refuse if anything moved.
-- ``changes``: one entry per managed resource, in apply order (prompts, tools, configs). Each has
-  ``kind``, ``name``, ``actions`` (a subset of create / rename / new_version / update_description
-  / delete, in the order apply runs them; empty for no change), the live ``id``, ``live_name``,
-  ``live_version`` and ``live_modified_on`` it starts from, ``fields`` (content differences, each
-  ``{path, before, after}``), ``description`` (the version description difference, if any),
-  ``reasons`` (why a config gets a new version though its own fields did not change), ``body``
-  (what create / new_version will post; managed prompt and tool references as ``{"name": ...}``,
-  resolved by apply to the version it created or found), and ``source`` (``file:line``).
+- ``changes``: one entry per managed resource, in dependency order. Each has ``kind``, ``name``
+  and ``address`` (``prompts/greeter``), ``actions`` (a subset of create / rename / new_version /
+  update_description / delete, in the order apply runs them; empty for no change), the live
+  ``id``, ``live_name``, ``live_version`` and ``live_modified_on`` it starts from, ``fields``
+  (content differences, each ``{path, before, after, reference}``; for a reference field,
+  ``before`` and ``after`` are pins ``{kind, name, version, pending}`` or lists of them),
+  ``description`` (the version description difference, if any), ``reasons`` (typed: why a config
+  gets a new version though its own settings did not change), ``body`` (the settings that create /
+  new_version will post), ``refs`` (the references it will post: ``{field, target}`` for a
+  resource these manifests manage, pinned by apply to the version the run leaves it at, or
+  ``{field, id, version}`` as given), ``depends_on`` (the addresses whose changes apply must
+  finish first) and ``source`` (``file:line``).
 - ``summary``: counts per action.
+
+Reasons, by ``type``: ``dependency_created`` and ``dependency_new_version`` (``subject``: the
+address of a referenced resource this apply creates or versions), ``stale_pin`` (``subject``,
+``pinned``: the live pin, ``resolves_to``: what the manifests resolve it to; null means latest).
 
 Secret values never reach a serialised plan: ``dump`` takes the redactor of the manifests.
 """
@@ -22,31 +30,84 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["prompts", "tools", "configs"]
+from reconciler.kinds import KINDS
+
 ActionKind = Literal["create", "rename", "new_version", "update_description", "delete"]
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
-class FieldChange(BaseModel):
-    """One changed field: ``path`` as the manifest writes it, live value → desired value."""
-
+class _Value(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class FieldChange(_Value):
+    """One changed field: ``path`` as the manifest writes it, live value → desired value."""
 
     path: str
     before: Any = None
     after: Any = None
+    reference: bool = False
+    """``before`` and ``after`` are ``Pin`` values (or lists of them), not plain values."""
 
 
-class Change(BaseModel):
+class Pin(_Value):
+    """A reference as people read it: which resource, at which version."""
+
+    kind: str
+    name: str
+    id: str | None = Field(default=None, exclude=True)
+    """The target's id (None: created by this apply); compared, not shown."""
+    version: int | None = None
+    """The pinned version; None follows the latest (or, with ``pending``, is not known yet)."""
+    pending: Literal["created", "new_version"] | None = None
+    """The version this apply makes: the resource is created, or gets a new version."""
+
+
+class PlannedRef(_Value):
+    """A reference a change posts: to a managed resource by address, or by id as given."""
+
+    field: str
+    target: str | None = None
+    """``prompts/greeter``: apply pins the version its run leaves that resource at."""
+    id: str | None = None
+    version: int | None = None
+
+
+class DependencyCreated(_Value):
+    """A referenced resource is created by this apply, so the config pins its first version."""
+
+    type: Literal["dependency_created"] = "dependency_created"
+    subject: str
+
+
+class DependencyNewVersion(_Value):
+    """A referenced resource gets a new version in this apply, which the config must pin."""
+
+    type: Literal["dependency_new_version"] = "dependency_new_version"
+    subject: str
+
+
+class StalePin(_Value):
+    """The live config pins another version of a resource than the manifests resolve to."""
+
+    type: Literal["stale_pin"] = "stale_pin"
+    subject: str
+    pinned: int | None = None
+    resolves_to: int | None = None
+
+
+Reason = Annotated[DependencyCreated | DependencyNewVersion | StalePin, Field(discriminator="type")]
+DEPENDENCY_REASONS = (DependencyCreated, DependencyNewVersion)
+
+
+class Change(_Value):
     """What happens to one resource."""
 
-    model_config = ConfigDict(frozen=True)
-
-    kind: Kind
+    kind: str
     name: str
     actions: tuple[ActionKind, ...] = ()
     id: str | None = None
@@ -55,27 +116,27 @@ class Change(BaseModel):
     live_modified_on: int | None = None
     fields: tuple[FieldChange, ...] = ()
     description: FieldChange | None = None
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
     body: dict[str, Any] | None = None
+    refs: tuple[PlannedRef, ...] = ()
+    depends_on: tuple[str, ...] = ()
     source: str | None = None
 
     @property
     def singular(self) -> str:
         """``prompt``, ``tool`` or ``config``."""
-        return self.kind[:-1]
+        return KINDS[self.kind].singular
 
     @property
     def address(self) -> str:
-        """``prompts/name``, the form ``--target`` takes."""
+        """``prompts/name``, the form ``--target`` and ``depends_on`` take."""
         return f"{self.kind}/{self.name}"
 
 
-class Plan(BaseModel):
+class Plan(_Value):
     """Every change, and the live state they were computed against."""
 
-    model_config = ConfigDict(frozen=True)
-
-    format_version: Literal[1] = FORMAT_VERSION
+    format_version: Literal[2] = FORMAT_VERSION
     fingerprint: str
     path: str | None = None
     targets: tuple[str, ...] = ()
@@ -112,6 +173,8 @@ class Plan(BaseModel):
     def dump(self, redact: Callable[[str], str]) -> dict[str, Any]:
         """The JSON document of the plan, secrets redacted."""
         data = self.model_dump(mode="json")
+        for change, dumped in zip(self.changes, data["changes"], strict=True):
+            dumped["address"] = change.address
         data["summary"] = {action: self.counts()[action] for action in ActionKind.__args__}
         return redact_tree(data, redact)
 

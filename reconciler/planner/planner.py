@@ -2,8 +2,9 @@
 
 Like alembic's autogenerate, it compares, then emits operations: for each managed resource (by
 name, or by one of its ``previous_names``) it decides create / rename / new_version /
-update_description / delete, prompts and tools first, because a config's references depend on
-what happens to them (the cascade).
+update_description / delete. Kinds are planned in registry order, so a resource's references are
+planned before it: a config learns whether the prompt it uses is created or versioned by this
+apply (the cascade), and records that as typed reasons and ``depends_on`` edges.
 """
 
 from __future__ import annotations
@@ -11,50 +12,33 @@ from __future__ import annotations
 import copy
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from reconciler.client.models import LiveConfig, LivePrompt, LiveTool, LiveVersion
 from reconciler.errors import UserError
-from reconciler.hume import facts, spec
-from reconciler.manifest import Config, Manifests, Prompt, Reference, Tool
+from reconciler.hume import facts
+from reconciler.kinds import KINDS, REGISTRY, Kind, LiveVersion, Ref, address, referencing
+from reconciler.manifest import Manifests, Resource
 from reconciler.planner import canonical
-from reconciler.planner.plan import ActionKind, Change, FieldChange, Plan
+from reconciler.planner.plan import (
+    ActionKind,
+    Change,
+    DependencyCreated,
+    DependencyNewVersion,
+    FieldChange,
+    Pin,
+    Plan,
+    PlannedRef,
+    Reason,
+    StalePin,
+)
 from reconciler.snapshot import Snapshot
 
-KINDS = ("prompts", "tools", "configs")
-PENDING_VERSION = "(new version)"
-PENDING_ID = "(created by apply)"
 SECRET = "(secret)"
-_CONFIG_SETTINGS = tuple(
-    name
-    for name in spec.component("posted_config_version")["properties"]
-    if name not in ("prompt", "tools")
-)
-"""A config version's own settings; its prompt and tools are references, resolved separately."""
 
 
 class PlanError(UserError):
     """The manifests and the account cannot be reconciled as they stand."""
-
-
-def desired_body(resource: Prompt | Tool | Config) -> dict[str, Any]:
-    """What create / new_version posts; managed references stay ``{"name": ...}`` for apply."""
-    if isinstance(resource, Prompt):
-        body = resource.model_dump(
-            include={"text", "version_description", "prompt_expansion"}, exclude_none=True
-        )
-    elif isinstance(resource, Tool):
-        body = resource.model_dump(
-            include={"description", "fallback_content", "version_description"}, exclude_none=True
-        )
-        body["parameters"] = resource.parameters_json
-    else:
-        body = resource.model_dump(mode="json", include=set(_CONFIG_SETTINGS), exclude_none=True)
-        if resource.prompt is not None:
-            body["prompt"] = _ref_body(resource.prompt)
-        body["tools"] = [_ref_body(ref) for ref in resource.tools or ()]
-    return body
 
 
 def _spell_out_inherited(kind: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -110,62 +94,53 @@ def _hide_secrets(field: FieldChange, secret_paths: Sequence[str]) -> FieldChang
     return field
 
 
-def _ref_body(ref: Reference) -> dict[str, Any]:
-    return {"id": ref.id, "version": ref.version} if ref.is_external else {"name": ref.name}
+class _Resolved(NamedTuple):
+    """A reference as planned: what apply posts, how it reads, and why it is news."""
 
-
-def live_body(live: LiveVersion) -> dict[str, Any]:
-    """A live version in the posted wire shape, references as ``{id, version}`` (null: LATEST)."""
-    if isinstance(live, LivePrompt):
-        return live.model_dump(include={"text", "version_description", "prompt_expansion"})
-    if isinstance(live, LiveTool):
-        return live.model_dump(
-            include={"parameters", "description", "fallback_content", "version_description"}
-        )
-    assert isinstance(live, LiveConfig)
-    body = live.model_dump(mode="json", include=set(_CONFIG_SETTINGS))
-    body["prompt"] = _live_ref(live.prompt) if live.prompt else None
-    body["tools"] = [_live_ref(tool) for tool in live.tools or ()]
-    return body
-
-
-def _live_ref(embedded: LiveVersion) -> dict[str, Any]:
-    following = embedded.version_type == "LATEST"
-    return {"id": embedded.id, "version": None if following else embedded.version}
+    planned: PlannedRef
+    pin: Pin
+    reason: Reason | None = None
 
 
 class _Planner:
     def __init__(self, desired: Manifests, live: Snapshot) -> None:
         self.desired = desired
-        self.live = live
         self.by_name: dict[str, dict[str, list[LiveVersion]]] = {}
         self.by_id: dict[str, dict[str, LiveVersion]] = {}
-        for kind in KINDS:
+        for kind in REGISTRY:
             names: dict[str, list[LiveVersion]] = defaultdict(list)
-            for item in live.of_kind(kind):
+            for item in live.of_kind(kind.name):
                 names[item.name].append(item)
-            self.by_name[kind] = names
-            self.by_id[kind] = {item.id: item for item in live.of_kind(kind)}
-        self.changes: dict[str, dict[str, Change]] = {kind: {} for kind in KINDS}
-        self.absent = {kind: {r.name for r in desired.of_kind(kind) if r.absent} for kind in KINDS}
+            self.by_name[kind.name] = names
+            self.by_id[kind.name] = {item.id: item for item in live.of_kind(kind.name)}
+        self.changes: dict[str, Change] = {}
+        self.absent = {
+            address(kind.name, r.name) for kind in REGISTRY for r in desired.of_kind(kind.name)
+            if r.absent
+        }  # fmt: skip
 
-    def find(self, kind: str, resource: Prompt | Tool | Config) -> LiveVersion | None:
+    def find(self, kind: Kind, resource: Resource) -> LiveVersion | None:
         """The live resource: by name, else by a previous name; two candidates is an error."""
         for name in (resource.name, *resource.previous_names):
-            found = self.by_name[kind].get(name, [])
+            found = self.by_name[kind.name].get(name, [])
             if len(found) > 1:
                 ids = ", ".join(item.id for item in found)
                 raise PlanError(
-                    f"{resource.source}: {len(found)} live {kind} are named {name!r} ({ids}); "
-                    "evictl identifies resources by name: rename or delete the extras in Hume"
+                    f"{resource.source}: {len(found)} live {kind.name} are named {name!r} "
+                    f"({ids}); evictl identifies resources by name: rename or delete the extras "
+                    "in Hume"
                 )
             if found:
                 return found[0]
         return None
 
-    def plan_resource(self, kind: str, resource: Prompt | Tool | Config) -> Change:
+    def plan_resource(self, kind: Kind, resource: Resource) -> Change:
         live = self.find(kind, resource)
-        base: dict[str, Any] = {"kind": kind, "name": resource.name, "source": str(resource.source)}
+        base: dict[str, Any] = {
+            "kind": kind.name,
+            "name": resource.name,
+            "source": str(resource.source),
+        }
         if live is not None:
             base.update(
                 id=live.id,
@@ -175,18 +150,23 @@ class _Planner:
             )
         if resource.absent:
             return Change(**base, actions=("delete",) if live else ())
-        body = desired_body(resource)
+        body = kind.settings_body(resource)
         if live is not None:
-            body = _spell_out_inherited(kind, body)
-        reasons: list[str] = []
-        wanted = self.resolve_refs(resource, reasons) if isinstance(resource, Config) else body
+            body = _spell_out_inherited(kind.name, body)
+        refs = [self.resolve(kind, resource, ref) for ref in kind.references(resource)]
+        planned = tuple(ref.planned for ref in refs)
+        base.update(
+            body=body,
+            refs=planned,
+            depends_on=tuple(dict.fromkeys(r.target for r in planned if r.target is not None)),
+        )
+        cascade = [ref.reason for ref in refs if ref.reason is not None]
         if live is None:
-            return Change(**base, actions=("create",), body=body, reasons=tuple(reasons))
+            return Change(**base, actions=("create",), reasons=tuple(cascade))
         actions: list[ActionKind] = ["rename"] if live.name != resource.name else []
-        have = live_body(live)
-        if isinstance(resource, Config):
-            reasons += self.stale_pins(wanted, have)
-        fields = self.field_changes(kind, wanted, have)
+        have = kind.live_body(live)
+        fields = self.field_changes(kind, body, have, refs)
+        reasons = [*cascade, *self.stale_pins(kind, live, refs)]
         old = canonical.description(have.get("version_description"))
         new = canonical.description(body.get("version_description"))
         description = FieldChange(path="version_description", before=old, after=new)
@@ -200,121 +180,163 @@ class _Planner:
             fields=tuple(_hide_secrets(field, resource.secret_paths) for field in fields),
             description=_hide_secrets(description, resource.secret_paths) if old != new else None,
             reasons=tuple(reasons) if fields else (),
-            body=body,
         )
 
-    def field_changes(
-        self, kind: str, wanted: dict[str, Any], have: dict[str, Any]
-    ) -> list[FieldChange]:
-        """Field differences; a tool's ``parameters`` and a config's references as whole values.
+    def resolve(self, kind: Kind, resource: Resource, ref: Ref) -> _Resolved:
+        """What a reference will pin after apply, and why that is news (created, versioned)."""
+        if ref.name is None:
+            target = self.by_id[ref.kind].get(str(ref.id))
+            if target is None or (ref.version is not None and ref.version > target.version):
+                at = "" if ref.version is None else f" version {ref.version}"
+                raise PlanError(
+                    f"{resource.source}: {KINDS[ref.kind].singular} {ref.id}{at} "
+                    "does not exist in Hume"
+                )
+            planned = PlannedRef(field=ref.field, id=target.id, version=ref.version)
+            return _Resolved(planned, self.live_pin(ref.kind, target.id, ref.version))
+        target_address = address(ref.kind, ref.name)
+        change = self.changes.get(target_address)
+        if change is None or target_address in self.absent:
+            raise PlanError(
+                f"{resource.source}: {kind.singular} {resource.name!r} uses "
+                f"{KINDS[ref.kind].singular} {ref.name!r}, which the manifests mark absent"
+            )
+        planned = PlannedRef(field=ref.field, target=target_address)
+        pin = Pin(kind=ref.kind, name=ref.name, id=change.id)
+        if "create" in change.actions:
+            created = pin.model_copy(update={"pending": "created"})
+            return _Resolved(planned, created, DependencyCreated(subject=target_address))
+        if "new_version" in change.actions:
+            versioned = pin.model_copy(update={"pending": "new_version"})
+            return _Resolved(planned, versioned, DependencyNewVersion(subject=target_address))
+        return _Resolved(planned, pin.model_copy(update={"version": change.live_version}))
 
-        References are compared canonically but shown from the raw bodies, which still carry the
-        managed name a reference will have after apply (a rename, or a resource not yet created).
+    def live_pin(self, kind: str, id_: str | None, version: int | None) -> Pin:
+        """A pin by id, named as Hume names the resource (its id, if Hume has no such resource)."""
+        target = self.by_id[kind].get(str(id_))
+        return Pin(kind=kind, name=target.name if target else str(id_), id=id_, version=version)
+
+    def field_changes(
+        self,
+        kind: Kind,
+        body: dict[str, Any],
+        have: dict[str, Any],
+        refs: Sequence[_Resolved],
+    ) -> list[FieldChange]:
+        """Setting differences, whole values as one; then each reference field that changes.
+
+        A reference changes when its target gets a version in this apply, or when its live pin
+        differs from what the manifests resolve to.
         """
-        desired = canonical.content(kind, wanted)
-        live = canonical.content(kind, have, voice_by=canonical.voice_keys(wanted))
-        whole = {"tools": ("parameters",), "configs": ("prompt", "tools")}.get(kind, ())
+        settings = {key: value for key, value in have.items() if key not in kind.ref_fields}
+        desired = canonical.content(kind.name, body)
+        live = canonical.content(kind.name, settings, like=body)
         changes = [
             FieldChange(path=path, before=before, after=after)
             for path, (before, after) in canonical.differences(desired, live).items()
-            if not path.startswith(whole)
+            if re.split(r"[.\[]", path, maxsplit=1)[0] not in kind.whole_values
         ]
-        for key in whole:
-            if canonical.differences(desired.get(key), live.get(key)):
-                before, after = live.get(key), desired.get(key)
-                if kind == "configs":
-                    before, after = (
-                        self.ref_label(key, have.get(key)),
-                        self.ref_label(key, wanted.get(key)),
+        changes += [
+            FieldChange(path=key, before=live.get(key), after=desired.get(key))
+            for key in kind.whole_values
+            if canonical.differences(desired.get(key), live.get(key))
+        ]
+        for ref_field in kind.refs:
+            after = [ref.pin for ref in refs if ref.planned.field == ref_field.field]
+            before = [
+                self.live_pin(ref_field.target, ref["id"], ref["version"])
+                for ref in _listed(have.get(ref_field.field))
+            ]
+            key = (
+                (lambda pin: (str(pin.id), str(pin.version)))
+                if ref_field.field in kind.unordered
+                else None
+            )
+            moved = any(pin.pending for pin in after)
+            if moved or _identities(before, key) != _identities(after, key):
+                changes.append(
+                    FieldChange(
+                        path=ref_field.field,
+                        before=_dump(before, ref_field.many),
+                        after=_dump(after, ref_field.many),
+                        reference=True,
                     )
-                changes.append(FieldChange(path=key, before=before, after=after))
+                )
         return sorted(changes, key=lambda change: change.path)
 
-    def ref_label(self, key: str, value: Any) -> Any:
-        """``name v3`` for a reference (a list of them for tools), as people read pins."""
-        kind = "prompts" if key == "prompt" else "tools"
-        if value is None:
-            return None
-        if isinstance(value, list):
-            return [self.ref_label(key, item) for item in value]
-        target = self.by_id[kind].get(value["id"])
-        name = value.get("name") or (target.name if target else value["id"])
-        version = value["version"]
-        if version is None:
-            return f"{name} latest"
-        return f"{name} {version}" if isinstance(version, str) else f"{name} v{version}"
-
-    def resolve_refs(self, config: Config, reasons: list[str]) -> dict[str, Any]:
-        """The config's body with references as ``{id, version}``: what it will pin after apply."""
-        body = desired_body(config)
-        if config.prompt is not None:
-            body["prompt"] = self.pin("prompts", config, config.prompt, reasons)
-        body["tools"] = [self.pin("tools", config, ref, reasons) for ref in config.tools or ()]
-        return body
-
-    def stale_pins(self, wanted: dict[str, Any], have: dict[str, Any]) -> list[str]:
-        """Why a config changes when what it uses does not: its live pin is another version."""
-        pinned = {ref["id"]: ref["version"] for ref in [have["prompt"], *have["tools"]] if ref}
-        refs = [("prompts", wanted.get("prompt")), *(("tools", r) for r in wanted["tools"])]
+    def stale_pins(
+        self, kind: Kind, live: LiveVersion, refs: Sequence[_Resolved]
+    ) -> list[StalePin]:
+        """Why a resource changes when what it uses does not: its live pin is another version."""
+        pinned = {ref.id: ref.version for ref in kind.live_references(live)}
         reasons = []
-        for kind, ref in refs:
-            if not ref or ref["version"] == PENDING_VERSION or ref["id"] not in pinned:
+        for pin in (ref.pin for ref in refs):
+            if pin.pending or pin.id not in pinned or pinned[pin.id] == pin.version:
                 continue
-            if pinned[ref["id"]] != ref["version"]:
-                name = ref.get("name") or self.by_id[kind][ref["id"]].name
-                reasons.append(
-                    f"{kind[:-1]} {name} is pinned at {_version(pinned[ref['id']])}; "
-                    f"the manifests resolve it to {_version(ref['version'])}"
-                )
+            subject = address(pin.kind, pin.name)
+            reasons.append(
+                StalePin(subject=subject, pinned=pinned[pin.id], resolves_to=pin.version)
+            )
         return reasons
 
-    def pin(self, kind: str, config: Config, ref: Reference, reasons: list[str]) -> dict:
-        singular = kind[:-1]
-        if ref.is_external:
-            target = self.by_id[kind].get(str(ref.id))
-            if target is None or (ref.version is not None and ref.version > target.version):
-                at = "" if ref.version is None else f" version {ref.version}"
-                raise PlanError(f"{config.source}: {singular} {ref.id}{at} does not exist in Hume")
-            return {"id": target.id, "version": ref.version}
-        change = self.changes[kind].get(str(ref.name))
-        if change is None or str(ref.name) in self.absent[kind]:
-            raise PlanError(
-                f"{config.source}: config {config.name!r} uses {singular} {ref.name!r}, "
-                "which the manifests mark absent"
-            )
-        if "create" in change.actions:
-            reasons.append(f"{singular} {ref.name} → created")
-            return {"id": PENDING_ID, "version": PENDING_VERSION, "name": ref.name}
-        if "new_version" in change.actions:
-            reasons.append(f"{singular} {ref.name} → new version")
-            return {"id": change.id, "version": PENDING_VERSION, "name": ref.name}
-        return {"id": change.id, "version": change.live_version, "name": ref.name}
+
+def _listed(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
-def _version(number: int | None) -> str:
-    return "latest" if number is None else f"v{number}"
+def _identities(pins: Sequence[Pin], unordered: bool) -> list[tuple[str | None, int | None]]:
+    """What a reference field pins, to compare: (id, version), sorted for an unordered field."""
+    pairs = [(pin.id, pin.version) for pin in pins]
+    return sorted(pairs, key=str) if unordered else pairs
 
 
-def _targets(desired: Manifests, targets: Sequence[str]) -> set[tuple[str, str]] | None:
-    """The ``KIND/NAME`` addresses to plan, with what the targeted configs reference."""
+def _dump(pins: Sequence[Pin], many: bool) -> Any:
+    dumped = [pin.model_dump(exclude={"id"}) for pin in pins]
+    return dumped if many else next(iter(dumped), None)
+
+
+def _targets(desired: Manifests, targets: Sequence[str]) -> set[str] | None:
+    """The ``KIND/NAME`` addresses to plan, with everything the targeted resources reference."""
     if not targets:
         return None
-    known = {(kind, r.name) for kind in KINDS for r in desired.of_kind(kind)}
-    chosen: set[tuple[str, str]] = set()
+    resources = {
+        address(kind.name, r.name): (kind, r)
+        for kind in REGISTRY
+        for r in desired.of_kind(kind.name)
+    }
+    chosen: set[str] = set()
     for target in targets:
         kind, _, name = target.partition("/")
         kind = kind if kind.endswith("s") else f"{kind}s"
-        if (kind, name) not in known:
+        if address(kind, name) not in resources:
             raise PlanError(f"--target {target}: no such resource in the manifests")
-        chosen.add((kind, name))
-    for config in desired.configs:
-        if ("configs", config.name) in chosen:
-            refs: Iterable[tuple[str, Reference | None]] = [
-                ("prompts", config.prompt),
-                *(("tools", ref) for ref in config.tools or ()),
-            ]
-            chosen |= {(kind, ref.name) for kind, ref in refs if ref and ref.name}
+        chosen.add(address(kind, name))
+    pending = list(chosen)
+    while pending:
+        kind_of, resource = resources[pending.pop()]
+        for ref in kind_of.references(resource):
+            if ref.address is not None and ref.address not in chosen:
+                chosen.add(ref.address)
+                pending.append(ref.address)
     return chosen
+
+
+def _with_deletes_last(changes: list[Change]) -> list[Change]:
+    """Deletes wait for every pending change of a kind that can reference them.
+
+    A resource still in use must not be deleted before the configs that use it move off it; and
+    a failed config still uses what it used before, so nothing it may use is deleted after it.
+    """
+    ordered = []
+    for change in changes:
+        if "delete" in change.actions:
+            users = {kind.name for kind in referencing(change.kind)}
+            waits = [c.address for c in changes if c.kind in users and c.actions]
+            change = change.model_copy(update={"depends_on": (*change.depends_on, *waits)})
+        ordered.append(change)
+    return ordered
 
 
 def plan(desired: Manifests, live: Snapshot, *, targets: Sequence[str] = ()) -> Plan:
@@ -322,10 +344,10 @@ def plan(desired: Manifests, live: Snapshot, *, targets: Sequence[str] = ()) -> 
     planner = _Planner(desired, live)
     chosen = _targets(desired, targets)
     ordered: list[Change] = []
-    for kind in KINDS:
-        for resource in desired.of_kind(kind):
+    for kind in REGISTRY:
+        for resource in desired.of_kind(kind.name):
             change = planner.plan_resource(kind, resource)
-            planner.changes[kind][resource.name] = change
-            if chosen is None or (kind, resource.name) in chosen:
+            planner.changes[change.address] = change
+            if chosen is None or change.address in chosen:
                 ordered.append(change)
-    return Plan(fingerprint=live.fingerprint(), changes=tuple(ordered))
+    return Plan(fingerprint=live.fingerprint(), changes=tuple(_with_deletes_last(ordered)))

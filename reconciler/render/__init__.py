@@ -1,6 +1,8 @@
 """Plans as people and machines read them: text (Terraform-like), markdown (PR comments), JSON.
 
-All three take the plan's ``redact`` function last, so no secret reaches any output.
+Words are made here and only here: the plan carries typed values (actions, pins, reasons), and
+each renderer takes the manifests' ``redact`` function last, so no secret reaches any output.
+Drift reports are rendered next door, in ``reconciler.render.drift``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,21 @@ from typing import Any, TypeVar
 import click
 from pydantic import BaseModel
 
-from reconciler.planner.plan import Change, FieldChange, Plan, redact_tree
+from reconciler.kinds import KINDS
+from reconciler.planner.plan import (
+    Change,
+    DependencyCreated,
+    DependencyNewVersion,
+    FieldChange,
+    Plan,
+    Reason,
+    StalePin,
+    redact_tree,
+)
 
 Redact = Callable[[str], str]
 _SYMBOL = {"create": "+", "delete": "-"}
 _COLOUR = {"+": "green", "-": "red", "~": "yellow"}
-_WHOLE_TEXT = ("text", "parameters")
 
 
 def _symbol(change: Change) -> str:
@@ -45,6 +56,66 @@ def _text_of(value: Any, *, parse: bool = False) -> list[str]:
     return value.splitlines()
 
 
+def _version(number: int | None) -> str:
+    return "latest" if number is None else f"v{number}"
+
+
+def _subject(address: str) -> str:
+    """``prompts/greeter`` → ``prompt greeter``."""
+    kind, _, name = address.partition("/")
+    return f"{KINDS[kind].singular} {name}"
+
+
+def reason(value: Reason) -> str:
+    """Why a resource changes though its own settings do not, in words."""
+    if isinstance(value, DependencyCreated):
+        return f"{_subject(value.subject)} → created"
+    if isinstance(value, DependencyNewVersion):
+        return f"{_subject(value.subject)} → new version"
+    assert isinstance(value, StalePin)
+    return (
+        f"{_subject(value.subject)} is pinned at {_version(value.pinned)}; "
+        f"the manifests resolve it to {_version(value.resolves_to)}"
+    )
+
+
+def pin(value: Any) -> Any:
+    """A reference field's value in words: ``greeter v3``, ``greeter latest``, a list of them."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [pin(item) for item in value]
+    if value.get("pending") == "created":
+        return f"{value['name']} (created)"
+    if value.get("pending") == "new_version":
+        return f"{value['name']} (new version)"
+    return f"{value['name']} {_version(value.get('version'))}"
+
+
+def _created(change: Change) -> dict[str, Any]:
+    """A created resource's body as shown: settings, then references by name (or id)."""
+    shown = dict(change.body or {})
+    kind = KINDS[change.kind]
+    for ref_field in kind.refs:
+        labels = [
+            ref.target.partition("/")[2] if ref.target else f"{ref.id} {_version(ref.version)}"
+            for ref in change.refs
+            if ref.field == ref_field.field
+        ]
+        if ref_field.many:
+            shown[ref_field.field] = labels
+        elif labels:
+            shown[ref_field.field] = labels[0]
+    return shown
+
+
+def _whole_text(kind: str) -> tuple[str, ...]:
+    """The fields shown as a unified diff: long texts and whole values (tool parameters)."""
+    descriptor = KINDS[kind]
+    texts = (descriptor.text_file[1],) if descriptor.text_file else ()
+    return (*texts, *descriptor.whole_values)
+
+
 def headline(change: Change) -> str:
     """``~ config "support": new version (live v3)``: one line per resource."""
     live = f" (live v{change.live_version})" if change.live_version is not None else ""
@@ -60,8 +131,14 @@ def headline(change: Change) -> str:
     return f"{_symbol(change)} {change.singular} {_show(change.name)}: {words}{where}"
 
 
-def _field_lines(field: FieldChange, live_version: int | None) -> Iterator[str]:
-    if field.path in _WHOLE_TEXT and (isinstance(field.before, str | dict) or field.before is None):
+def _field_lines(change: Change, field: FieldChange) -> Iterator[str]:
+    live_version = change.live_version
+    if field.reference:
+        yield f"~ {field.path}: {_show(pin(field.before))} → {_show(pin(field.after))}"
+        return
+    if field.path in _whole_text(change.kind) and (
+        isinstance(field.before, str | dict) or field.before is None
+    ):
         yield f"~ {field.path}:"
         live = f"live v{live_version}" if live_version is not None else "live"
         diff = difflib.unified_diff(
@@ -74,20 +151,20 @@ def _field_lines(field: FieldChange, live_version: int | None) -> Iterator[str]:
 
 def change_lines(change: Change) -> Iterator[str]:
     """What is different, indented under the headline."""
-    for reason in change.reasons:
-        yield f"because {reason}"
+    for why in change.reasons:
+        yield f"because {reason(why)}"
     if "create" in change.actions and change.body:
-        for key, value in change.body.items():
-            lines = (
-                _text_of(value, parse=key == "parameters") if key in _WHOLE_TEXT else [_show(value)]
-            )
+        whole = _whole_text(change.kind)
+        for key, value in _created(change).items():
+            parse = key in KINDS[change.kind].json_strings
+            lines = _text_of(value, parse=parse) if key in whole else [_show(value)]
             if len(lines) == 1:
                 yield f"+ {key}: {lines[0]}"
             else:
                 yield f"+ {key}:"
                 yield from (f"    {line}" for line in lines)
     for field in change.fields:
-        yield from _field_lines(field, change.live_version)
+        yield from _field_lines(change, field)
     if change.description is not None:
         before, after = change.description.before, change.description.after
         yield f"~ version_description: {_show(before)} → {_show(after)}"

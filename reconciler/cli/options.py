@@ -1,0 +1,76 @@
+"""The click options the commands share: variables, the connection, and ``--target``."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.manifest.interpolate import parse_var_pairs, read_var_file
+from reconciler.workflow import Connection
+
+F = TypeVar("F", bound=Callable[..., Any])
+TARGET = click.option(
+    "--target",
+    multiple=True,
+    metavar="KIND/NAME",
+    help="Only this resource and what it uses, e.g. configs/support (repeatable).",
+)
+
+
+def manifest_options(command: F) -> F:
+    """Add ``--var KEY=VALUE`` and ``--var-file FILE``; the command receives ``variables``.
+
+    ``variables`` merges, lowest precedence first: the environment, each ``--var-file`` in order,
+    each ``--var`` in order.
+    """
+
+    @click.option(
+        "--var",
+        "var_pairs",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Set a ${KEY} interpolation variable (repeatable; overrides --var-file).",
+    )
+    @click.option(
+        "--var-file",
+        "var_files",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Read KEY=VALUE lines (a .env file) as variables (repeatable).",
+    )
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any, var_pairs: tuple[str, ...], var_files: tuple[Path, ...], **kwargs: Any
+    ) -> Any:
+        variables = dict(os.environ)
+        for var_file in var_files:
+            variables.update(read_var_file(var_file))
+        variables.update(parse_var_pairs(var_pairs))
+        return command(*args, variables=variables, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def connection_options(command: F) -> F:
+    """Add ``--emulator PATH`` and ``--base-url URL``; the command receives ``connection``."""
+
+    @click.option(
+        "--emulator",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Use the embedded emulator, state in this SQLite file (no key, no server).",
+    )
+    @click.option(
+        "--base-url",
+        envvar="HUME_BASE_URL",
+        help="API base URL (default https://api.hume.ai; env HUME_BASE_URL). Key: HUME_API_KEY.",
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, emulator: Path | None, base_url: str | None, **kwargs: Any) -> Any:
+        return command(*args, connection=Connection(emulator, base_url), **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,218 @@
+"""The building blocks of the manifest format that every kind's models share.
+
+Field names are the API's wire names, so a manifest reads like the request it becomes. Enums,
+ranges and the https rule come from ``reconciler.hume`` (the spec and its prose facts), never
+retyped here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
+
+from reconciler.hume import spec
+
+_NEVER_LIST = 12
+"""Enums longer than this are not spelled out in error messages."""
+
+
+def problem(kind: str, message: str) -> PydanticCustomError:
+    """A validation error whose ``message`` the loader shows as is (``ctx["message"]``)."""
+    return PydanticCustomError(kind, "{message}", {"message": message})
+
+
+def suggest(word: str, choices: Any) -> str:
+    """``; did you mean 'X'?`` when a close match exists, else nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def spec_enum(schema_name: str, what: str) -> Any:
+    """A string restricted to an enum of the spec, with a readable error and a schema ``enum``."""
+    values = spec.enum_values(schema_name)
+    choices = (
+        ", ".join(values)
+        if len(values) <= _NEVER_LIST
+        else f"the {len(values)} {what} values of the API spec (see `evictl schema`)"
+    )
+
+    def check(value: str) -> str:
+        if value not in values:
+            message = f"must be one of {choices} (got {value!r}){suggest(value, values)}"
+            raise problem("enum", message)
+        return value
+
+    return Annotated[
+        str, AfterValidator(check), WithJsonSchema({"type": "string", "enum": list(values)})
+    ]
+
+
+def _uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        message = f"must be a UUID (got {value!r})"
+        raise problem("uuid", message) from None
+
+
+Name = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors (the loader adds a "did you mean" hint); values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reference(Strict):
+    """A prompt or tool: by ``name`` (managed in these manifests) or by ``id`` (managed elsewhere).
+
+    Written as a bare name string, or as ``{id: <uuid>, version: N}``; ``version`` is optional
+    and absent means "track the latest version".
+    """
+
+    name: Name | None = None
+    id: Annotated[str, AfterValidator(_uuid)] | None = None
+    version: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> Reference:
+        if (self.id is None) == (self.name is None):
+            raise problem("reference", "give exactly one of a name or an id")
+        if self.version is not None and self.id is None:
+            raise problem("reference", "version goes with id, not with a name")
+        return self
+
+    @property
+    def is_external(self) -> bool:
+        """True for ``{id, version}``: a resource these manifests do not manage."""
+        return self.id is not None
+
+
+class _NameOrMapping:
+    """JSON Schema of a reference as users write it: a name string, or the ``{id}`` mapping."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [{"type": "string", "minLength": 1}, handler(core_schema)]}
+
+
+def _name_to_reference(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"name": value}
+    if not isinstance(value, dict):
+        raise problem("reference_type", "must be a name or a mapping {id: <uuid>, version: <int>}")
+    return value
+
+
+ReferenceField = Annotated[Reference, BeforeValidator(_name_to_reference), _NameOrMapping]
+
+
+def required_unless_absent(*groups: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
+    """JSON Schema: ``groups`` (one field of each) are required unless ``absent: true``."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["anyOf"] = [
+            {"required": ["absent"], "properties": {"absent": {"const": True}}},
+            {"allOf": [{"anyOf": [{"required": [name]} for name in group]} for group in groups]}
+            if len(groups) > 1 or len(groups[0]) > 1
+            else {"required": list(groups[0])},
+        ]
+
+    return extra
+
+
+class ResourceSpec(Strict):
+    """What every prompt, tool and config has."""
+
+    REQUIRED: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    """Groups of fields (one of each group) required unless ``absent: true``."""
+    EXCLUSIVE: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    """Groups of fields of which users may write at most one.
+
+    Checked on what users write, not in a validator: a loaded ``Prompt`` has both ``text`` (read
+    from the file) and ``text_file``, and must still round-trip through validation.
+    """
+
+    @classmethod
+    def presence_problems(cls, written: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+        """(field, message) for each required group missing and each exclusive group overfilled."""
+        if not is_true(written.get("absent")):
+            for group in cls.REQUIRED:
+                if all(written.get(name) is None for name in group):
+                    alternatives = ", ".join(group)
+                    yield (
+                        group[0],
+                        (
+                            "required field is missing"
+                            if len(group) == 1
+                            else f"one of {alternatives} is required"
+                        ),
+                    )
+        for group in cls.EXCLUSIVE:
+            given = [name for name in group if written.get(name) is not None]
+            if len(given) > 1:
+                yield given[-1], f"give either {' or '.join(given)}, not both"
+
+    name: Name = Field(description="The resource's name in Hume: its identity.")
+    previous_names: tuple[Name, ...] = Field(
+        default=(), description="Earlier names: the resource is renamed, not recreated."
+    )
+    absent: bool = Field(
+        default=False, description="The resource must not exist remotely (deletes it)."
+    )
+
+
+class Source(BaseModel):
+    """Where a resource is defined: ``file`` relative to the manifest root, 1-based position."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class Loaded(BaseModel):
+    """The fields the loader adds to what the user wrote."""
+
+    source: Source
+    secret_paths: tuple[str, ...] = ()
+    """Field paths (``webhooks[0].url``) whose value contains a ``${secret:...}`` substitution."""
+
+
+def is_true(value: Any) -> bool:
+    """Whether ``value`` reads as ``true`` the way a bool field would (``absent: "true"``)."""
+    try:
+        return _BOOL.validate_python(value)
+    except ValidationError:
+        return False
+
+
+_BOOL = TypeAdapter(bool)
+
+
+class Resource(ResourceSpec, Loaded):
+    """A resource of the desired state, of any kind: what the user wrote, and where."""

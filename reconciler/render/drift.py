@@ -1,0 +1,68 @@
+"""Drift reports as people and machines read them: text (job logs), markdown (issues), JSON."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from reconciler.drift import DriftItem, DriftReport, when
+from reconciler.kinds import referencing
+from reconciler.planner.plan import redact_tree
+from reconciler.render import Redact, change_lines, details, redacted
+
+
+def _item_lines(item: DriftItem) -> list[str]:
+    change = item.change
+    lines = []
+    if item.category == "ahead" and item.introduced_by is not None:
+        lines.append(
+            f"{item.introduced_by.describe()}, is not what the manifests describe "
+            f"(version {item.matched_version} was)"
+        )
+    elif change.live_version is not None and item.category not in ("renamed", "should_be_absent"):
+        lines.append(
+            f"live version {change.live_version}, {when(change.live_modified_on)}, "
+            "is not what the manifests describe"
+        )
+    if item.category == "renamed":
+        lines.append(f"still named {change.live_name!r} in Hume")
+    lines += list(item.notes)
+    if item.used_by:
+        users = "/".join(kind.name for kind in referencing(change.kind))
+        lines.append(f"used by {users}: {', '.join(item.used_by)}")
+    lines += [line for line in change_lines(change) if not line.startswith("because ")]
+    return lines
+
+
+def as_text(report: DriftReport, redact: Redact) -> str:
+    """For a terminal or a job log."""
+    report = redacted(report, redact)
+    out = []
+    for item in report.items:
+        title = f"  ! {item.headline()}  [{item.change.source}]"
+        out.append(click.style(title, fg="yellow", bold=True))
+        out += [f"      {line}" for line in _item_lines(item)]
+        out.append("")
+    if report.ignored:
+        out.append(f"Ignored: {', '.join(report.ignored)}")
+    out.append(click.style(report.summary(), bold=True))
+    return redact("\n".join(out))
+
+
+def as_markdown(report: DriftReport, redact: Redact) -> str:
+    """An issue body: a summary, then one collapsible block per drifted resource."""
+    report = redacted(report, redact)
+    out = ["### evictl drift", "", f"**{report.summary()}**", ""]
+    for item in report.items:
+        summary = f"<code>{item.headline()}</code> ({item.change.source})"
+        out += details(summary, _item_lines(item))
+    if report.ignored:
+        out.append(f"Ignored: {', '.join(f'`{i}`' for i in report.ignored)}")
+    return redact("\n".join(out))
+
+
+def as_json(report: DriftReport, redact: Redact) -> str:
+    """The report as JSON (``format_version`` 1), secrets redacted."""
+    data = report.model_dump(mode="json")
+    return json.dumps(redact_tree(data, redact), indent=2, ensure_ascii=False)
