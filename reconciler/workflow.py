@@ -134,9 +134,8 @@ def read_saved_plan(path: Path) -> dict:
         Plan.model_validate({k: v for k, v in document.items() if k != "summary"})
     except ValidationError as exc:
         fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:3])
-        raise UserError(
-            f"{path}: not a plan file written by `evictl plan --out` ({fields})"
-        ) from exc
+        message = f"{path}: not a plan file written by `evictl plan --out` (bad {fields})"
+        raise UserError(message) from exc
     return document
 
 

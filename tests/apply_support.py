@@ -25,7 +25,8 @@ from reconciler.client.api import RetryPolicy
 from reconciler.client.connect import KEY_HEADER
 from reconciler.emulator import EmulatorSettings, Faults
 from reconciler.emulator.embedded import EMBEDDED_BASE_URL, EmbeddedTransport
-from reconciler.kinds.configs import LiveConfig, LiveVersion
+from reconciler.kinds import LiveVersion
+from reconciler.kinds.configs import LiveConfig
 from reconciler.manifest import load_manifests
 from reconciler.planner.plan import Plan
 from reconciler.planner.planner import plan

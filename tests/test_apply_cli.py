@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -244,6 +245,40 @@ def test_a_saved_plan_cannot_be_narrowed_by_target(
         f"{saved}: a saved plan applies what it was made with (no --target); "
         "run plan again with the targets you want"
     )
+    assert inventory(account) == EMPTY
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda doc: {**doc, "format_version": 1},
+            "plan format 1 is not the format this evictl reads (2); "
+            "run `evictl plan --out` again with this version",
+        ),
+        (
+            lambda doc: {k: v for k, v in doc.items() if k != "format_version"},
+            "plan format None is not the format this evictl reads (2); "
+            "run `evictl plan --out` again with this version",
+        ),
+        (
+            lambda doc: {**doc, "changes": [{"kind": "prompts"}]},
+            "not a plan file written by `evictl plan --out` (bad changes.0.name)",
+        ),
+        (lambda doc: [doc], "not a plan file written by `evictl plan --out` (the file is not "
+         "a JSON object)"),
+    ],
+    ids=["format-1", "no-format", "bad-change", "not-an-object"],
+)  # fmt: skip
+def test_a_plan_file_of_another_format_is_refused_with_a_message(
+    db: Path, account: Connection, root: Path, edit: Any, message: str
+) -> None:
+    saved = root.parent / "plan.json"
+    assert evictl("plan", root, "--emulator", db, "--out", saved).exit_code == 0
+    saved.write_text(json.dumps(edit(json.loads(saved.read_text()))), encoding="utf-8")
+    result = evictl("apply", saved, "--emulator", db)
+    assert isinstance(result.exception, UserError)
+    assert str(result.exception) == f"{saved}: {message}"
     assert inventory(account) == EMPTY
 
 

@@ -55,17 +55,73 @@ BASE_ACTIONS = {
 
 
 def test_changes_run_in_dependency_order(account: InProcess, root: Path) -> None:
+    """Every write comes after the writes of what it depends on (``depends_on``)."""
     account.apply(root)
     ids = {name: live(account, "prompts", name).id for name in ("greeter", "closer", "retired")}
+    ids |= {name: live(account, "configs", name).id for name in ("desk", "night")}
+    lookup = live(account, "tools", "lookup").id
     account.emulator.log.clear()
     write(root, CHANGED)
+    planned, _ = account.apply(root)
+    writes = [f"{e['method']} {e['path']}" for e in account.emulator.log if e["method"] != "GET"]
+
+    def at(method: str, path: str) -> int:
+        return writes.index(f"{method} /v0/evi/{path}")
+
+    desk, night = at("POST", f"configs/{ids['desk']}"), at("POST", f"configs/{ids['night']}")
+    assert desk > max(at("POST", f"prompts/{ids['greeter']}"), at("POST", "tools"))
+    assert night > at("POST", f"prompts/{ids['closer']}") > at("PATCH", f"prompts/{ids['closer']}")
+    assert f"PATCH /v0/evi/tools/{lookup}/version/0" in writes
+    assert at("DELETE", f"prompts/{ids['retired']}") > max(desk, night)
+    edges = {c.address: c.depends_on for c in planned.pending}
+    assert edges["configs/desk"] == ("prompts/greeter", "tools/lookup", "tools/search")
+    assert edges["prompts/retired"] == ("configs/desk", "configs/late")
+
+
+BEFORE_SLOW = """\
+prompts:
+  - name: fast
+    text: one
+configs:
+  - name: quick
+    evi_version: "3"
+    prompt: fast
+  - name: late
+    evi_version: "3"
+    prompt: fast
+"""
+AFTER_SLOW = """\
+prompts:
+  - name: fast
+    text: two
+  - name: slow
+    text: made slowly
+configs:
+  - name: quick
+    evi_version: "3"
+    prompt: fast
+  - name: late
+    evi_version: "3"
+    prompt: slow
+"""
+
+
+def test_a_config_waits_only_for_what_it_pins(account: InProcess, tmp_path: Path) -> None:
+    """A slow prompt holds back the config that pins it, not the others (no phase barrier)."""
+    root = write(tmp_path / "m", BEFORE_SLOW)
     account.apply(root)
+    ids = {name: live(account, "configs", name).id for name in ("quick", "late")}
+    write(root, AFTER_SLOW)
+    account.faults(latency_ms=400, methods=["POST"], path=CREATE_POST)
+    account.emulator.log.clear()
+    _, outcomes = account.apply(root)
+    assert {o.status for o in outcomes} == {"done"}
     writes = [(e["method"], e["path"]) for e in account.emulator.log if e["method"] != "GET"]
-    phases = [int("/configs" in path) + 2 * (method == "DELETE") for method, path in writes]
-    assert phases == [0] * 5 + [1] * 3 + [2]  # prompts and tools, then configs, then deletes
-    closer = [method for method, path in writes if path == f"/v0/evi/prompts/{ids['closer']}"]
-    assert closer == ["PATCH", "POST"]  # the rename, then the new version
-    assert writes[-1] == ("DELETE", f"/v0/evi/prompts/{ids['retired']}")
+    assert writes.index(("POST", f"/v0/evi/configs/{ids['quick']}")) < writes.index(
+        ("POST", "/v0/evi/prompts")
+    )
+    assert writes[-1] == ("POST", f"/v0/evi/configs/{ids['late']}")
+    assert pins(account, "late")["prompt"] == "slow v0"
 
 
 def test_every_action_type_converges_and_pins_what_this_run_made(

@@ -330,6 +330,8 @@ def _cell(value: Any) -> str:
 
 
 def _outcome_table(outcomes: list[dict[str, Any]]) -> str:
+    from reconciler.kinds import KINDS
+
     if not outcomes:
         return ""
     rows = [
@@ -338,7 +340,7 @@ def _outcome_table(outcomes: list[dict[str, Any]]) -> str:
     ]
     for o in outcomes:
         version = f"v{o['version']}" if o.get("version") is not None else ""
-        resource = f"{o['kind'][:-1]} `{_cell(o['name'])}`"
+        resource = f"{KINDS[o['kind']].singular} `{_cell(o['name'])}`"
         cells = [
             o["status"],
             resource,
