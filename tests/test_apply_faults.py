@@ -78,32 +78,20 @@ def test_changes_run_in_dependency_order(account: InProcess, root: Path) -> None
     assert edges["prompts/retired"] == ("configs/desk", "configs/late")
 
 
-BEFORE_SLOW = """\
+DESKS = """\
 prompts:
   - name: fast
-    text: one
-configs:
+    text: {text}
+{slow}configs:
   - name: quick
     evi_version: "3"
     prompt: fast
   - name: late
     evi_version: "3"
-    prompt: fast
+    prompt: {late}
 """
-AFTER_SLOW = """\
-prompts:
-  - name: fast
-    text: two
-  - name: slow
-    text: made slowly
-configs:
-  - name: quick
-    evi_version: "3"
-    prompt: fast
-  - name: late
-    evi_version: "3"
-    prompt: slow
-"""
+BEFORE_SLOW = DESKS.format(text="one", slow="", late="fast")
+AFTER_SLOW = DESKS.format(text="two", slow="  - name: slow\n    text: made slowly\n", late="slow")
 
 
 def test_a_config_waits_only_for_what_it_pins(account: InProcess, tmp_path: Path) -> None:
