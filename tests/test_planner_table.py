@@ -67,7 +67,7 @@ def config(
     name: str = "desk",
     v: int = 0,
     prompt: LiveVersion | dict | None = prompt(),  # noqa: B008 (frozen value)
-    tools: tuple[LiveVersion | dict, ...] = (tool(),),  # noqa: B008
+    tools: tuple[LiveVersion | dict, ...] = (tool(),),
     **extra: Any,
 ) -> LiveConfig:
     def pinned(item: LiveVersion | dict) -> dict[str, Any]:
@@ -148,10 +148,12 @@ HOOK = "https://hooks.example.com/"
 USES = ("prompts/greeter", "tools/lookup")
 CREATED = (DependencyCreated(subject="prompts/greeter"), DependencyCreated(subject="tools/lookup"))
 NEW = ("new_version",)
-INACTIVITY = {"enabled": True, "duration_secs": 600}
 SERVER_DEFAULTS = {
     "nudges": {"enabled": False, "new_knob": 3},
-    "timeouts": {"inactivity": INACTIVITY, "max_duration": {"enabled": True, "duration_secs": 1800}},
+    "timeouts": {
+        "inactivity": {"enabled": True, "duration_secs": 600},
+        "max_duration": {"enabled": True, "duration_secs": 1800},
+    },
     "ellm_model": {"allow_short_responses": False},
     "event_messages": {"on_new_chat": {"enabled": False, "text": None}},
     "webhooks": [],
@@ -160,9 +162,7 @@ SERVER_DEFAULTS = {
 }
 
 
-def case(
-    id: str, manifest: str, live: Snapshot, expected: dict | str, *targets: str
-) -> Any:
+def case(id: str, manifest: str, live: Snapshot, expected: dict | str, *targets: str) -> Any:
     """One row: ``expected`` is the reduced plan, or the message of the ``PlanError`` raised."""
     return pytest.param(manifest, live, expected, targets, id=id)
 
@@ -216,7 +216,12 @@ CASES = [
         "rename-and-new-version",
         yaml("prompts: [{name: greeter, previous_names: [hello], text: Hi}]"),
         account(prompt("hello", v=4, text="Hey")),
-        {"prompts/greeter": {"actions": ("rename", "new_version"), "fields": {"text": ("Hey", "Hi")}}},
+        {
+            "prompts/greeter": {
+                "actions": ("rename", "new_version"),
+                "fields": {"text": ("Hey", "Hi")},
+            }
+        },
     ),
     case(
         "absent-deletes-after-configs-change",
@@ -350,7 +355,12 @@ CASES = [
                 voice={"id": uid("voices/ITO"), "name": "ITO", "provider": "HUME_AI"},
             )
         ),
-        {"configs/desk": {"actions": NEW, "fields": {"voice.provider": ("HUME_AI", "CUSTOM_VOICE")}}},
+        {
+            "configs/desk": {
+                "actions": NEW,
+                "fields": {"voice.provider": ("HUME_AI", "CUSTOM_VOICE")},
+            }
+        },
     ),
     case(
         "tool-parameters-as-parsed-json",
@@ -360,7 +370,9 @@ CASES = [
     ),
     case(
         "tool-parameters-whole-value",
-        yaml("tools: [{name: lookup, parameters: {type: object, properties: {n: {type: integer}}}}]"),
+        yaml(
+            "tools: [{name: lookup, parameters: {type: object, properties: {n: {type: integer}}}}]"
+        ),
         account(tool()),
         {
             "tools/lookup": {
@@ -378,7 +390,11 @@ CASES = [
         "omitted-setting-reverts-portal-edit",
         yaml('configs: [{name: desk, evi_version: "3"}]'),
         account(
-            config(prompt=None, tools=(), timeouts={"inactivity": {"enabled": True, "duration_secs": 60}})
+            config(
+                prompt=None,
+                tools=(),
+                timeouts={"inactivity": {"enabled": True, "duration_secs": 60}},
+            )
         ),
         {
             "configs/desk": {
