@@ -141,7 +141,7 @@ class Kind:
         properties = spec.component(self.posted_schema)["properties"]
         return tuple(name for name in properties if name not in ref_fields)
 
-    @property
+    @cached_property
     def ref_fields(self) -> tuple[str, ...]:
         """The names of the fields that reference other kinds."""
         return tuple(ref.field for ref in self.refs)

@@ -34,8 +34,19 @@ def _resolve(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_OBJECTS: dict[int, dict[str, Any] | None] = {}
+"""``_object_schema`` by the id of its argument: the spec's schemas live as long as the process."""
+
+
 def _object_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
     """The object schema inside a property (following refs, nullable unions and oneOf)."""
+    key = id(schema)
+    if key not in _OBJECTS:
+        _OBJECTS[key] = _find_object_schema(schema)
+    return _OBJECTS[key]
+
+
+def _find_object_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
     schema = _resolve(schema)
     for key in ("oneOf", "anyOf"):
         if key in schema:

@@ -13,6 +13,7 @@ import copy
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, NamedTuple
 
 from reconciler.errors import UserError
@@ -41,6 +42,12 @@ class PlanError(UserError):
     """The manifests and the account cannot be reconciled as they stand."""
 
 
+@cache
+def _defaults(kind: str) -> dict[str, Any]:
+    """What the server stores for an empty body of ``kind`` (read only)."""
+    return facts.fill_defaults(kind, {})
+
+
 def _spell_out_inherited(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """``body`` with the defaults of omitted inherited fields written out.
 
@@ -48,9 +55,12 @@ def _spell_out_inherited(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     (``facts.INHERITED_FIELDS``); the planner compares omitted with the default, so a new version
     must post it, or apply could never undo a portal edit of such a field.
     """
-    defaults = facts.fill_defaults(kind, {})
+    inherited = facts.INHERITED_FIELDS.get(kind, ())
+    if not inherited:
+        return body
+    defaults = _defaults(kind)
     body = copy.deepcopy(body)
-    for *parents, leaf in facts.INHERITED_FIELDS.get(kind, ()):
+    for *parents, leaf in inherited:
         target, default = body, defaults
         for key in parents:
             target = target.setdefault(key, {})
@@ -166,7 +176,7 @@ class _Planner:
         actions: list[ActionKind] = ["rename"] if live.name != resource.name else []
         have = kind.live_body(live)
         fields = self.field_changes(kind, body, have, refs)
-        reasons = [*cascade, *self.stale_pins(kind, live, refs)]
+        reasons = [*cascade, *self.stale_pins(kind, have, refs)] if fields else []
         old = canonical.description(have.get("version_description"))
         new = canonical.description(body.get("version_description"))
         description = FieldChange(path="version_description", before=old, after=new)
@@ -179,7 +189,7 @@ class _Planner:
             actions=tuple(actions),
             fields=tuple(_hide_secrets(field, resource.secret_paths) for field in fields),
             description=_hide_secrets(description, resource.secret_paths) if old != new else None,
-            reasons=tuple(reasons) if fields else (),
+            reasons=tuple(reasons),
         )
 
     def resolve(self, kind: Kind, resource: Resource, ref: Ref) -> _Resolved:
@@ -202,14 +212,14 @@ class _Planner:
                 f"{KINDS[ref.kind].singular} {ref.name!r}, which the manifests mark absent"
             )
         planned = PlannedRef(field=ref.field, target=target_address)
-        pin = Pin(kind=ref.kind, name=ref.name, id=change.id)
         if "create" in change.actions:
-            created = pin.model_copy(update={"pending": "created"})
+            created = Pin(kind=ref.kind, name=ref.name, pending="created")
             return _Resolved(planned, created, DependencyCreated(subject=target_address))
         if "new_version" in change.actions:
-            versioned = pin.model_copy(update={"pending": "new_version"})
+            versioned = Pin(kind=ref.kind, name=ref.name, id=change.id, pending="new_version")
             return _Resolved(planned, versioned, DependencyNewVersion(subject=target_address))
-        return _Resolved(planned, pin.model_copy(update={"version": change.live_version}))
+        found = Pin(kind=ref.kind, name=ref.name, id=change.id, version=change.live_version)
+        return _Resolved(planned, found)
 
     def live_pin(self, kind: str, id_: str | None, version: int | None) -> Pin:
         """A pin by id, named as Hume names the resource (its id, if Hume has no such resource)."""
@@ -243,17 +253,14 @@ class _Planner:
         ]
         for ref_field in kind.refs:
             after = [ref.pin for ref in refs if ref.planned.field == ref_field.field]
-            before = [
-                self.live_pin(ref_field.target, ref["id"], ref["version"])
-                for ref in _listed(have.get(ref_field.field))
-            ]
-            key = (
-                (lambda pin: (str(pin.id), str(pin.version)))
-                if ref_field.field in kind.unordered
-                else None
-            )
-            moved = any(pin.pending for pin in after)
-            if moved or _identities(before, key) != _identities(after, key):
+            live_refs = _listed(have.get(ref_field.field))
+            unordered = ref_field.field in kind.unordered
+            pinned = _identities([(ref["id"], ref["version"]) for ref in live_refs], unordered)
+            wanted = _identities([(pin.id, pin.version) for pin in after], unordered)
+            if pinned != wanted or any(pin.pending for pin in after):
+                before = [
+                    self.live_pin(ref_field.target, ref["id"], ref["version"]) for ref in live_refs
+                ]
                 changes.append(
                     FieldChange(
                         path=ref_field.field,
@@ -265,10 +272,12 @@ class _Planner:
         return sorted(changes, key=lambda change: change.path)
 
     def stale_pins(
-        self, kind: Kind, live: LiveVersion, refs: Sequence[_Resolved]
+        self, kind: Kind, have: dict[str, Any], refs: Sequence[_Resolved]
     ) -> list[StalePin]:
         """Why a resource changes when what it uses does not: its live pin is another version."""
-        pinned = {ref.id: ref.version for ref in kind.live_references(live)}
+        pinned = {
+            ref["id"]: ref["version"] for name in kind.ref_fields for ref in _listed(have[name])
+        }
         reasons = []
         for pin in (ref.pin for ref in refs):
             if pin.pending or pin.id not in pinned or pinned[pin.id] == pin.version:
@@ -286,9 +295,10 @@ def _listed(value: Any) -> list[dict[str, Any]]:
     return value if isinstance(value, list) else [value]
 
 
-def _identities(pins: Sequence[Pin], unordered: bool) -> list[tuple[str | None, int | None]]:
+def _identities(
+    pairs: list[tuple[str | None, int | None]], unordered: bool
+) -> list[tuple[str | None, int | None]]:
     """What a reference field pins, to compare: (id, version), sorted for an unordered field."""
-    pairs = [(pin.id, pin.version) for pin in pins]
     return sorted(pairs, key=str) if unordered else pairs
 
 
