@@ -27,7 +27,25 @@ from reconciler.kinds import KINDS, LiveVersion
 from reconciler.planner import canonical
 from reconciler.planner.plan import Change, Plan
 
-Status = Literal["done", "failed", "skipped"]
+Status = Literal["done", "conflict", "failed", "skipped"]
+STATUSES: tuple[Status, ...] = ("done", "conflict", "failed", "skipped")
+
+
+def summary(counts: dict[str, int]) -> str:
+    """``Apply finished: 5 done, 1 conflict, 0 failed, 0 skipped.`` (conflicts only if any)."""
+    parts = []
+    for status in STATUSES:
+        count = counts.get(status, 0)
+        if status == "conflict":
+            if count:
+                parts.append(f"{count} conflict{'' if count == 1 else 's'}")
+        else:
+            parts.append(f"{count} {status}")
+    return f"Apply finished: {', '.join(parts)}."
+
+
+class Conflict(Exception):
+    """Another writer touched the resource since the plan: this change does not write."""
 
 
 class Outcome(BaseModel):
@@ -67,7 +85,7 @@ class _Run:
         outcome = Outcome(
             kind=change.kind, name=change.name, actions=change.actions, status=status, **details
         )
-        if status != "done":
+        if status in ("failed", "skipped"):
             self.failed.add(change.address)
         self.outcomes.append(outcome)
         self.report(outcome)
@@ -82,15 +100,109 @@ class _Run:
             return
         async with self.slots:
             try:
+                await self.check_unmoved(change)
                 pin = await self.execute(change)
+                foreign = await self.check_foreign(change, pin) if pin else None
+            except Conflict as exc:
+                detail = f"{exc}; not written (run plan again)"
+                self.finish(change, "failed", id=change.id, detail=detail)
+                return
             except (ApiError, ResponseLost, httpx.HTTPError) as exc:
                 self.finish(change, "failed", id=change.id, detail=str(exc))
                 return
         if pin is None:
             self.finish(change, "done", id=change.id)
             return
+        if foreign is not None:
+            pin, detail = foreign
+            self.pins[change.address] = pin
+            self.finish(change, "conflict", id=pin[0], version=pin[1], detail=detail)
+            return
         self.pins[change.address] = pin
         self.finish(change, "done", id=pin[0], version=pin[1])
+
+    async def check_unmoved(self, change: Change) -> None:
+        """Right before writing, the resource must still be as the plan saw it.
+
+        Hume has no conditional writes, so this narrows the window to one round trip; a writer
+        inside it is caught after the fact by ``check_foreign``.
+        """
+        kind, client = change.kind, self.client
+        if change.id is None:
+            taken = [item for item in await client.list(kind, name=change.name)]
+            if taken:
+                raise Conflict(
+                    f"created in Hume since the plan (id {taken[0].id}, v{taken[0].version})"
+                )
+            return
+        now = await client.latest(kind, change.id)
+        if now is None:
+            if "delete" in change.actions:
+                return
+            raise Conflict(f"deleted in Hume since the plan (the plan saw v{change.live_version})")
+        if now.version != change.live_version:
+            raise Conflict(
+                f"changed in Hume since the plan: now v{now.version}, "
+                f"the plan saw v{change.live_version}"
+            )
+        if now.name != change.live_name:
+            saw = change.live_name
+            raise Conflict(
+                f"renamed in Hume since the plan: now {now.name!r}, the plan saw {saw!r}"
+            )
+        if "update_description" in change.actions and now.modified_on != change.live_modified_on:
+            raise Conflict(f"v{now.version} was edited in Hume since the plan")
+
+    async def check_foreign(
+        self, change: Change, pin: tuple[str, int]
+    ) -> tuple[tuple[str, int], str] | None:
+        """After a write, whether another writer wrote too; None if not.
+
+        A new version should be the one after the version the plan saw, and a created resource
+        the only one of its name. Otherwise another writer was here: if what it wrote equals
+        what this run wrote, this run's copy is deleted and theirs adopted (two applies of the
+        same manifests leave one resource, and no two identical versions in a row).
+        """
+        kind, (id_, version) = change.kind, pin
+        if "new_version" in change.actions and change.live_version is not None:
+            expected = change.live_version + 1
+            if version == expected:
+                return None
+            previous = await self.client.get_version(kind, id_, version - 1)
+            saw = f"another writer made v{version - 1} since the plan (which saw v{expected - 1})"
+            if self.same(kind, previous, await self.client.get_version(kind, id_, version)):
+                await self.client.delete_version(kind, id_, version)
+                return (id_, version - 1), f"{saw}, with this content: adopted it"
+            return pin, f"{saw}; this apply's v{version} is on top of it: check it should be"
+        if "create" in change.actions:
+            named = await self.client.list(kind, name=change.name)
+            named = [item for item in named if item.name == change.name]
+            if len(named) < 2:
+                return None
+            keeper = min(named, key=lambda item: (item.created_on or 0, item.id))
+            ids = ", ".join(item.id for item in named)
+            if keeper.id == id_:
+                return pin, f"another writer created {change.singular}s of this name too ({ids})"
+            mine = await self.client.get_version(kind, id_, version)
+            theirs = await self.client.get_version(kind, keeper.id, keeper.version)
+            if self.same(kind, theirs, mine):
+                await self.client.delete(kind, id_)
+                return (
+                    keeper.id,
+                    keeper.version,
+                ), f"created by another writer too: adopted {keeper.id}"
+            return pin, f"another writer created a different {change.singular} of this name ({ids})"
+        return None
+
+    @staticmethod
+    def same(kind: str, one: LiveVersion, other: LiveVersion) -> bool:
+        """Whether two live versions have the same content and description."""
+        descriptor = KINDS[kind]
+        a, b = descriptor.live_body(one), descriptor.live_body(other)
+        return canonical.content(kind, a) == canonical.content(kind, b, like=a) and (
+            canonical.description(a.get("version_description"))
+            == canonical.description(b.get("version_description"))
+        )
 
     async def execute(self, change: Change) -> tuple[str, int] | None:
         """The change's writes, in order; the (id, version) it leaves (None for a delete)."""
@@ -157,11 +269,19 @@ class _Run:
         so a listed version would never match a body that sets it, and the POST would be repeated.
         """
         kind = change.kind
+        wanted = canonical.content(kind, body)
         if change.id is None:
             found = await self.client.list(kind, name=change.name)
-            return next((item for item in found if item.name == change.name), None)
+            for listed in (item for item in found if item.name == change.name):
+                made = await self.client.get_version(kind, listed.id, listed.version)
+                if canonical.content(kind, KINDS[kind].live_body(made), like=body) == wanted:
+                    return made
+                raise Conflict(
+                    f"a {change.singular} of this name with other content appeared in Hume "
+                    f"(id {listed.id}) while the create's answer was lost"
+                )
+            return None
         versions = await self.client.list_versions(kind, change.id)
-        wanted = canonical.content(kind, body)
         for listed in reversed(versions):
             if change.live_version is not None and listed.version <= change.live_version:
                 break

@@ -6,8 +6,8 @@ Drift is the plan's pending changes, classified (pure, like the planner: the wor
 version histories ``needs_history`` asks for, and ``classify`` decides; words are made in
 ``reconciler.render.drift``):
 
-- ``missing``: in the manifests, not in Hume (with a hint when an unmanaged resource has the same
-  content: probably renamed in the portal);
+- ``missing``: in the manifests, not in Hume (the plan's ``possible_rename`` note names an
+  unmanaged resource with the same content: probably renamed in the portal);
 - ``renamed``: still under one of its ``previous_names`` in Hume;
 - ``ahead``: a live version newer than the last one that matched the manifests (someone edited
   the portal); ``introduced_by`` is the first such version and its time;
@@ -141,55 +141,38 @@ def _stale_pins(kind: Kind, change: Change, live: Snapshot) -> list[str]:
     return notes
 
 
-def _comparable(kind: Kind, body: dict[str, Any], like: dict[str, Any]) -> Any:
-    """Content and description, references left out (history of settings, not of pins)."""
+Targets = tuple[tuple[str, str | None], ...]
+
+
+def _comparable(kind: Kind, body: dict[str, Any], like: dict[str, Any], targets: Targets) -> Any:
+    """Content, description and what it references (by id: which version is ``stale_pin``'s
+    business), so that a config re-pointed in the portal is ahead like any other edit."""
     trimmed = {key: value for key, value in body.items() if key not in kind.ref_fields}
     return (
         canonical.content(kind.name, trimmed, like=like),
         canonical.description(body.get("version_description")),
+        targets,
     )
 
 
+def _live_targets(kind: Kind, version: LiveVersion) -> Targets:
+    return tuple(sorted((ref.field, ref.id) for ref in kind.live_references(version)))
+
+
 def _history(
-    kind: Kind, body: dict[str, Any], versions: Sequence[LiveVersion]
+    kind: Kind, body: dict[str, Any], targets: Targets, versions: Sequence[LiveVersion]
 ) -> tuple[int | None, Introduced | None]:
     """The newest live version matching the manifests, and the first version after it."""
-    wanted = _comparable(kind, body, body)
+    wanted = _comparable(kind, body, body, targets)
     matched = None
     for version in sorted(versions, key=lambda v: v.version):
-        if _comparable(kind, kind.live_body(version), body) == wanted:
+        live = _comparable(kind, kind.live_body(version), body, _live_targets(kind, version))
+        if live == wanted:
             matched = version.version
     after = [v for v in versions if matched is None or v.version > matched]
     first = min(after, key=lambda v: v.version) if after else None
     introduced = Introduced(version=first.version, modified_on=first.modified_on) if first else None
     return matched, introduced
-
-
-def _twins(manifests: Manifests, live: Snapshot, change: Change) -> list[str]:
-    """Unmanaged live resources whose content equals a missing one's: likely portal renames.
-
-    Only for kinds without references: a missing resource's references are not resolved yet.
-    """
-    kind = KINDS[change.kind]
-    if kind.refs or change.body is None:
-        return []
-    managed = {r.name for r in manifests.of_kind(change.kind)}
-    managed |= {n for r in manifests.of_kind(change.kind) for n in r.previous_names}
-    wanted = canonical.content(change.kind, change.body)
-    return [
-        f"live {change.singular} {item.name!r} ({item.id}) has the same content: renamed in Hume?"
-        for item in live.of_kind(change.kind)
-        if item.name not in managed
-        and canonical.content(change.kind, kind.live_body(item)) == wanted
-    ]
-
-
-def _addresses(targets: Sequence[str]) -> set[str]:
-    found = set()
-    for target in targets:
-        kind, _, name = target.partition("/")
-        found.add(f"{kind if kind.endswith('s') else kind + 's'}/{name}")
-    return found
 
 
 def _only_cascade(change: Change) -> bool:
@@ -210,8 +193,10 @@ def _needs_versions(change: Change, live: Snapshot) -> bool:
 
 
 def needs_history(plan: Plan, live: Snapshot, ignore: Sequence[str] = ()) -> list[Change]:
-    """The changes whose version list ``classify`` needs, for the workflow to read."""
-    ignored = _addresses(ignore)
+    """The changes whose version list ``classify`` needs, for the workflow to read.
+
+    ``ignore`` holds addresses already checked by ``addresses.resolve``."""
+    ignored = set(ignore)
     return [c for c in plan.pending if c.address not in ignored and _needs_versions(c, live)]
 
 
@@ -224,8 +209,9 @@ def classify(
     ignore: Sequence[str] = (),
 ) -> DriftReport:
     """Classify every pending change of ``plan``; ``histories`` maps addresses to versions."""
-    ignored = _addresses(ignore)
+    ignored = set(ignore)
     desired = {kind.address(r.name): r for kind in REGISTRY for r in manifests.of_kind(kind.name)}
+    ids = {change.address: change.id for change in plan.changes}
     used_by: dict[str, list[str]] = {}
     items: list[DriftItem] = []
     for change in plan.pending:
@@ -236,7 +222,10 @@ def classify(
                 used_by.setdefault(reason.subject, []).append(change.name)
             continue
         resource = desired[change.address]
-        items.append(_classify(manifests, live, change, resource, histories))
+        targets = tuple(
+            sorted((ref.field, ref.id or ids.get(str(ref.target))) for ref in change.refs)
+        )
+        items.append(_classify(live, change, resource, targets, histories))
     report_items = tuple(
         item.model_copy(update={"used_by": tuple(used_by.get(item.change.address, ()))})
         for item in items
@@ -247,16 +236,15 @@ def classify(
 
 
 def _classify(
-    manifests: Manifests,
     live: Snapshot,
     change: Change,
     resource: Any,
+    targets: Targets,
     histories: Mapping[str, Sequence[LiveVersion]],
 ) -> DriftItem:
     kind = KINDS[change.kind]
     if "create" in change.actions:
-        twins = tuple(_twins(manifests, live, change))
-        return DriftItem(category="missing", change=change, notes=twins)
+        return DriftItem(category="missing", change=change)
     if "delete" in change.actions:
         return DriftItem(category="should_be_absent", change=change)
     if "rename" in change.actions:
@@ -265,7 +253,7 @@ def _classify(
     if change.address not in histories:
         return DriftItem(category="stale_pin", change=change, notes=tuple(pins))
     body = kind.settings_body(resource)
-    matched, introduced = _history(kind, body, histories[change.address])
+    matched, introduced = _history(kind, body, targets, histories[change.address])
     if matched is not None:
         category: Category = "ahead"
     else:

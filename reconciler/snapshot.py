@@ -5,13 +5,11 @@ A plain value (no I/O; ``reconciler.client.snapshot`` reads it), so the planner 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.kinds import REGISTRY, LiveVersion
+from reconciler.kinds import LiveVersion
 
 
 class Snapshot(BaseModel):
@@ -20,6 +18,9 @@ class Snapshot(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     resources: Mapping[str, tuple[LiveVersion, ...]] = Field(default_factory=dict)
+    history: Mapping[str, tuple[LiveVersion, ...]] = Field(default_factory=dict)
+    """Every version (not only the latest) of the kinds read in full: those that may use what a
+    plan deletes. Read only when the manifests delete something."""
 
     @classmethod
     def of(cls, **kinds: Sequence[LiveVersion]) -> Snapshot:
@@ -29,16 +30,3 @@ class Snapshot(BaseModel):
     def of_kind(self, kind: str) -> tuple[LiveVersion, ...]:
         """The live resources of ``kind``."""
         return self.resources.get(kind, ())
-
-    def fingerprint(self) -> str:
-        """A hash of what a plan depends on: every resource's id, name, version and content.
-
-        Two snapshots with the same fingerprint give the same plan; a saved plan is stale when
-        the account's fingerprint has moved.
-        """
-        digest = hashlib.sha256()
-        for kind in REGISTRY:
-            for item in sorted(self.of_kind(kind.name), key=lambda v: v.id):
-                line = json.dumps([kind.name, item.model_dump(mode="json")], sort_keys=True)
-                digest.update(line.encode())
-        return f"sha256:{digest.hexdigest()}"

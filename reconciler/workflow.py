@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
+from reconciler import addresses
 from reconciler.applier import Outcome, apply
 from reconciler.client import HumeClient, connect
 from reconciler.client.api import RetryPolicy
 from reconciler.client.snapshot import fetch_snapshot
 from reconciler.drift import DriftReport, classify, needs_history, read_only
 from reconciler.errors import UserError
-from reconciler.kinds import REGISTRY
+from reconciler.kinds import KINDS, REGISTRY, LiveVersion, referencing
 from reconciler.manifest import Manifests, load_manifests
-from reconciler.planner.plan import FORMAT_VERSION, Plan
+from reconciler.planner.plan import FORMAT_VERSION, Change, Plan
 from reconciler.planner.planner import plan
 from reconciler.snapshot import Snapshot
 
@@ -64,6 +67,9 @@ async def snapshot_for(
 ) -> Snapshot:
     """The live state these manifests are compared with.
 
+    When the manifests delete something, every version of the kinds that may use it is listed
+    too, so the plan can name older versions that still pin it.
+
     List items leave out some fields (``Kind.list_omits``: a prompt's ``prompt_expansion``). Plan
     reads those (one GET each) only for resources whose manifests set them, to keep a plan at one
     listing per kind; drift, whose job is to catch portal edits, reads them for ``every``
@@ -79,7 +85,11 @@ async def snapshot_for(
         for kind in REGISTRY
         if kind.list_omits
     }
-    return await fetch_snapshot(client, detail_of=detail_of)
+    deleted = {
+        kind.name for kind in REGISTRY if any(r.absent for r in manifests.of_kind(kind.name))
+    }
+    users = {user.name for name in deleted for user in referencing(name)}
+    return await fetch_snapshot(client, detail_of=detail_of, history_of=sorted(users))
 
 
 async def make_plan(
@@ -87,6 +97,7 @@ async def make_plan(
 ) -> tuple[Manifests, Plan]:
     """Load, read the account, plan: the whole read-only half of the pipeline."""
     manifests = load_manifests(path, variables)
+    addresses.resolve(manifests, targets, "--target")  # a typo fails before the account is read
     async with connection.client() as client:
         live = await snapshot_for(manifests, client)
     result = plan(manifests, live, targets=targets)
@@ -98,13 +109,14 @@ async def drift_report(
 ) -> tuple[Manifests, DriftReport]:
     """The read-only pipeline of the nightly check: plan, then explain each difference."""
     manifests = load_manifests(path, variables)
+    ignore = addresses.resolve(manifests, ignore, "--ignore")
     async with connection.client() as client:
         read_only(client)
         live = await snapshot_for(manifests, client, every=True)
         result = plan(manifests, live)
         wanted = needs_history(result, live, ignore)
         histories = await asyncio.gather(
-            *(client.list_versions(change.kind, str(change.id)) for change in wanted)
+            *(_versions(client, manifests, change) for change in wanted)
         )
         report = classify(
             manifests,
@@ -114,6 +126,25 @@ async def drift_report(
             ignore=ignore,
         )
     return manifests, report
+
+
+HISTORY_IN_FULL = 50
+"""How many of a resource's newest versions drift reads one by one when version lists leave out
+a field the manifests set (``Kind.list_omits``): deeper history is compared without it."""
+
+
+async def _versions(client: HumeClient, manifests: Manifests, change: Change) -> list[LiveVersion]:
+    """A resource's versions for drift, read in full where the list leaves out what is set."""
+    versions = await client.list_versions(change.kind, str(change.id))
+    kind = KINDS[change.kind]
+    resource = next(r for r in manifests.of_kind(kind.name) if r.name == change.name)
+    if not any(getattr(resource, name) is not None for name in kind.list_omits):
+        return versions
+    older, newest = versions[:-HISTORY_IN_FULL], versions[-HISTORY_IN_FULL:]
+    full = await asyncio.gather(
+        *(client.get_version(kind.name, str(change.id), v.version) for v in newest)
+    )
+    return [*older, *full]
 
 
 def read_saved_plan(path: Path) -> dict:
@@ -140,22 +171,72 @@ def read_saved_plan(path: Path) -> dict:
 
 
 def stale_reason(saved: dict, fresh: Plan) -> str | None:
-    """Why a saved plan may not be applied any more, naming what moved; None if it still holds."""
+    """Why a saved plan may not be applied any more, naming what moved; None if it still holds.
+
+    Only what the plan read counts (``Plan.reads``): an edit to a resource the plan never looked
+    at leaves it valid.
+    """
     if saved["fingerprint"] == fresh.fingerprint:
         return None
-    now = {change.address: change for change in fresh.changes}
-    for old in saved["changes"]:
-        new = now.get(f"{old['kind']}/{old['name']}")
-        if new is None:
+    before, after = saved.get("reads", {}), fresh.reads
+    found = {
+        (key.partition("#")[0], json.loads(state)[0]) for key, state in after.items() if "#" in key
+    }
+    order = {name: index for index, name in enumerate(KINDS)}
+    for key in sorted(before, key=lambda key: ("#" in key, order[re.split("[#/]", key)[0]], key)):
+        if before[key] == after.get(key):
             continue
-        label = f"{new.singular} {new.name}"
-        if new.live_version != old["live_version"]:
-            was = "absent" if old["live_version"] is None else f"at version {old['live_version']}"
-            is_ = "gone" if new.live_version is None else f"now at version {new.live_version}"
-            return f"{label} is {is_} (the plan saw it {was})"
-        if new.live_name != old["live_name"]:
-            return f"{label} is now named {new.live_name!r} (the plan saw {old['live_name']!r})"
-    return "the Hume account changed since the plan was made"
+        kind, _, name = key.partition("/")
+        if "#" in key or (kind, name) in found:
+            return _moved(key, before[key], after.get(key))
+    return None  # the plan reads other things now: the manifests changed (``manifests_moved``)
+
+
+def _moved(key: str, before: str, after: str | None) -> str:
+    """What happened to the live resource behind a ``Plan.reads`` key, in words."""
+    if "#" not in key:
+        kind, _, name = key.partition("/")
+        return f"{KINDS[kind].singular} {name} now exists in Hume (the plan saw none)"
+    singular = KINDS[key.partition("#")[0]].singular
+    (old_name, old_version, _) = json.loads(before)
+    if after is None:
+        return f"{singular} {old_name} is gone from Hume (the plan saw version {old_version})"
+    name, version, _ = json.loads(after)
+    if old_name != name:
+        return f"{singular} {old_name} is now named {name!r} (the plan saw {old_name!r})"
+    if old_version != version:
+        return f"{singular} {name} is now at version {version} (the plan saw version {old_version})"
+    return f"{singular} {name} v{version} was edited in Hume since the plan (its description)"
+
+
+def _first_difference(old: Any, new: Any, path: str = "") -> str:
+    """The path of the first place two JSON values differ (``body.webhooks[0].url``)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            if old.get(key) != new.get(key):
+                return _first_difference(old.get(key), new.get(key), f"{path}.{key}".lstrip("."))
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{index}]")
+    return path or "(the whole plan)"
+
+
+def manifests_moved(saved: dict, fresh: dict) -> str | None:
+    """Which resource and field now resolve differently from the saved plan, if any."""
+    if fresh == saved:
+        return None
+    old = {change["address"]: change for change in saved["changes"]}
+    new = {change["address"]: change for change in fresh["changes"]}
+    for address in [*old, *(a for a in new if a not in old)]:
+        if address not in new:
+            return f"{address} is no longer planned"
+        if address not in old:
+            return f"{address} is newly planned"
+        if old[address] != new[address]:
+            where = _first_difference(old[address], new[address])
+            return f"{address} {where} resolves differently (other variables, or edited files?)"
+    return f"{_first_difference(saved, fresh)} differs"
 
 
 def saved_source(
@@ -197,15 +278,16 @@ async def apply_plan(
     if saved is not None:
         source, targets = saved_source(source, saved, targets)
     manifests = load_manifests(source, variables)
+    addresses.resolve(manifests, targets, "--target")
     async with connection.client(concurrency=max(parallelism, READ_CONCURRENCY)) as client:
         live = await snapshot_for(manifests, client)
         fresh = plan(manifests, live, targets=targets).model_copy(
             update={"path": str(source), "targets": tuple(targets)}
         )
         if saved is not None:
-            reason = stale_reason(saved, fresh)
-            if reason is None and fresh.dump(manifests.redact) != saved:
-                reason = "the manifests changed since the plan was made"
+            reason = stale_reason(saved, fresh) or manifests_moved(
+                saved, fresh.dump(manifests.redact)
+            )
             if reason is not None:
                 raise UserError(f"the plan is stale: {reason}; run plan again")
         if not fresh.has_changes or not approve(manifests, fresh):

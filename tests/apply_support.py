@@ -191,6 +191,8 @@ class _Shared(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         owner = self.owner
+        if owner.before is not None:
+            await owner.before(request)
         write = request.method != "GET"
         owner.in_flight += write
         owner.peak = max(owner.peak, owner.in_flight)
@@ -208,6 +210,8 @@ class InProcess:
         self.transport = EmbeddedTransport(settings)
         self.emulator = self.transport.app.emulator
         self.in_flight = self.peak = 0
+        self.before: Callable[[httpx.Request], Awaitable[None]] | None = None
+        """Called with each request before it is served (another writer's moment to act)."""
 
     def client(self, concurrency: int = 8) -> HumeClient:
         http = httpx.AsyncClient(

@@ -106,7 +106,7 @@ def test_the_examples_rename_and_delete_a_legacy_account(
         "configs/language-tutor": ("done", ["rename", "new_version"], 1),
         "configs/spanish-tutor-legacy": ("done", ["delete"], None),
     }
-    assert document["summary"] == {"done": 11, "failed": 0, "skipped": 0}
+    assert document["summary"] == {"done": 11, "conflict": 0, "failed": 0, "skipped": 0}
     assert inventory(account)["prompts"] == {
         "language-tutor": [0, 1],
         "weather-assistant": [0],
@@ -171,7 +171,7 @@ def test_json_format_is_the_outcomes_and_a_summary(
     ]
     assert sorted(document["outcomes"], key=str) == sorted(expected, key=str)
     assert document["format_version"] == 1
-    assert document["summary"] == {"done": 6, "failed": 0, "skipped": 0}
+    assert document["summary"] == {"done": 6, "conflict": 0, "failed": 0, "skipped": 0}
 
 
 def test_without_a_terminal_apply_needs_auto_approve(
@@ -209,7 +209,12 @@ def test_a_terminal_is_asked_to_confirm(
     expected: dict,
 ) -> None:
     monkeypatch.setattr(sys, "stdin", Terminal(answer + "\n"))
-    cli.main(["apply", str(root), "--emulator", str(db)], standalone_mode=False)
+    try:
+        cli.main(["apply", str(root), "--emulator", str(db)], standalone_mode=False)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == (0 if expected is BASE_INVENTORY else 1)  # "no" is not success
     stdout = capsys.readouterr().out
     plan_then_question = "Plan: 6 to create, 0 new versions, 0 renames, 0 description updates, "
     assert f"{plan_then_question}0 to delete.\nApply these changes? [y/N]: " in stdout
@@ -317,7 +322,7 @@ def test_a_saved_plan_is_refused_after_a_live_new_version(
         await client.create_version("prompts", greeter.id, {"text": "edited in the portal"})
 
     with_client(account, edit)
-    refused(db, account, saved, "prompt greeter is now at version 1 (the plan saw it at version 0)")
+    refused(db, account, saved, "prompt greeter is now at version 1 (the plan saw version 0)")
 
 
 def test_a_saved_plan_is_refused_after_a_live_create(
@@ -326,7 +331,7 @@ def test_a_saved_plan_is_refused_after_a_live_create(
     saved = root.parent / "plan.json"
     evictl("plan", root, "--emulator", db, "--out", saved)
     with_client(account, lambda client: client.create("prompts", {"name": "greeter", "text": "x"}))
-    refused(db, account, saved, "prompt greeter is now at version 0 (the plan saw it absent)")
+    refused(db, account, saved, "prompt greeter now exists in Hume (the plan saw none)")
 
 
 def test_a_saved_plan_is_refused_when_the_manifests_changed(
@@ -337,7 +342,8 @@ def test_a_saved_plan_is_refused_when_the_manifests_changed(
     write(root, CHANGED)
     result = evictl("apply", saved, "--emulator", db)
     assert str(result.exception) == (
-        "the plan is stale: the manifests changed since the plan was made; run plan again"
+        "the plan is stale: prompts/greeter body.text resolves differently (other variables, "
+        "or edited files?); run plan again"
     )
     assert inventory(account) == EMPTY
 
@@ -386,5 +392,5 @@ def test_the_command_line_exits_1_with_a_message_not_a_traceback(db: Path, root:
     assert (applied.returncode, applied.stderr) == (0, "")
     stale = run_evictl("apply", saved, "--emulator", db)
     assert stale.returncode == 1
-    assert stale.stderr.startswith("error: the plan is stale: prompt greeter is now at version 0")
+    assert stale.stderr.startswith("error: the plan is stale: prompt closer now exists in Hume")
     assert "Traceback" not in refused.stderr + stale.stderr

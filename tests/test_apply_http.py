@@ -125,7 +125,7 @@ def test_a_failed_prompt_skips_its_configs_and_nothing_else(
         "configs/desk": ("skipped", "prompt greeter did not apply"),
         "configs/night": ("done", ""),
     }
-    assert document["summary"] == {"done": 1, "failed": 1, "skipped": 1}
+    assert document["summary"] == {"done": 1, "conflict": 0, "failed": 1, "skipped": 1}
     faults(emulator)
     assert plan_of(emulator, root) == {
         "prompts/greeter": ["new_version"],

@@ -13,7 +13,7 @@ from reconciler.kinds.prompts import LivePrompt
 from reconciler.kinds.tools import LiveTool
 from reconciler.manifest import load_manifests
 from reconciler.planner import canonical
-from reconciler.planner.planner import plan
+from reconciler.planner.planner import fingerprint, plan
 from reconciler.snapshot import Snapshot
 from tests.plan_support import only, shape, write
 
@@ -220,5 +220,6 @@ def test_the_plan_is_pure(tmp_path: Path) -> None:
     snapshot = Snapshot.of(prompts=(_prompt(text="Old"),), tools=(_tool(),), configs=(_config(),))
     first, second = _plan(tmp_path, snapshot), _plan(tmp_path, snapshot)
     assert first == second
-    assert first.fingerprint == snapshot.fingerprint()
+    assert first.fingerprint == fingerprint(first.reads)
+    assert set(first.reads) == {f"prompts#{PROMPT_ID}", f"tools#{TOOL_ID}", f"configs#{CONFIG_ID}"}
     assert shape(first)["configs/desk"]["reasons"] == ("prompt greeter → new version",)

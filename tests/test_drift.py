@@ -143,7 +143,10 @@ def test_missing_and_a_likely_portal_rename(workspace: Path) -> None:
     code, report = drift_json(workspace, db)
     assert (code, categories(report)["prompts/closer"]) == (2, "missing")
     (item,) = [i for i in report["items"] if i["change"]["name"] == "closer"]
-    assert any("'closer-v2'" in note and "renamed in Hume?" in note for note in item["notes"])
+    (note,) = item["change"]["notes"]
+    assert (note["type"], note["live_name"]) == ("possible_rename", "closer-v2")
+    text = run("drift", str(workspace / "m"), "--emulator", str(db)).output
+    assert f"live prompt 'closer-v2' (id {note['id']}) has the same content: renamed?" in text
 
 
 def test_renamed_in_the_manifests_but_not_in_hume(workspace: Path) -> None:

@@ -534,7 +534,9 @@ def test_target_limits_the_plan_to_a_config_and_what_it_uses(account: Account) -
 
 
 def test_unknown_target_is_an_error(applied: Account) -> None:
-    with pytest.raises(UserError, match=r"^--target configs/nope: no such resource"):
+    with pytest.raises(
+        UserError, match=r"^--target configs/nope: no config named 'nope' in the manifests$"
+    ):
         applied.plan("configs/nope")
 
 

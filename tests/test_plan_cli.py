@@ -67,6 +67,7 @@ configs:
 TOKEN, ROTATED = "tok-5f2a9c", "tok-77e1b0"
 EXPECTED_TEXT = """\
   ~ prompt "greeter": new version (live v0)  [evi.yaml:2]
+      ! version_description is the same as live v0's: describe what the new version changes
       ~ text:
           --- live v0
           +++ manifests
@@ -383,6 +384,58 @@ def test_bad_input_is_a_message_and_exit_1(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("greeter", "expected KIND/NAME, such as prompts/greeter (kinds: prompts, tools, configs)"),
+        (
+            "prompts/",
+            "expected KIND/NAME, such as prompts/greeter (kinds: prompts, tools, configs)",
+        ),
+        ("promts/greeter", "unknown kind 'promts'; did you mean 'prompts'?"),
+        (
+            "prompt/Greeter",
+            "no prompt named 'Greeter' in the manifests; did you mean 'prompts/greeter'?",
+        ),
+        (
+            "prompts/greter",
+            "no prompt named 'greter' in the manifests; did you mean 'prompts/greeter'?",
+        ),
+        ("configs/zzz", "no config named 'zzz' in the manifests"),
+    ],
+)
+@pytest.mark.parametrize("option", ["--target", "--ignore"])
+def test_addresses_are_checked_with_a_hint(
+    tmp_path: Path, option: str, given: str, message: str
+) -> None:
+    root = write(tmp_path / "m", BEFORE)
+    command = "plan" if option == "--target" else "drift"
+    args = [command, str(root), "--emulator", str(tmp_path / "e"), option, given]
+    result = CliRunner().invoke(cli, [*args, "--var", "HOOK_TOKEN=x"])
+    assert str(result.exception) == f"{option} {given}: {message}"
+    assert not (tmp_path / "e").exists()
+
+
+def test_a_target_is_taken_in_any_case_of_kind(workspace: Workspace) -> None:
+    document = json.loads(workspace.plan("--target", "Prompt/fresh", "--format", "json").output)
+    assert [c["address"] for c in document["changes"]] == ["prompts/fresh"]
+
+
+def test_no_color_and_the_no_color_flag_win_even_for_colour_requests(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert "\x1b[" in workspace.plan(color=True).output
+    assert "\x1b[" not in workspace.plan("--no-color", color=True).output
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in workspace.plan(color=True).output
+    drift = CliRunner().invoke(
+        cli,
+        ["drift", str(workspace.root), "--emulator", str(workspace.db), "--var", "HOOK_TOKEN=x"],
+        color=True,
+    )
+    assert drift.exit_code == 2 and "\x1b[" not in drift.output
+
+
 def test_unknown_target_and_missing_key_are_messages(tmp_path: Path) -> None:
     root = write(tmp_path / "m", BEFORE)
     env = {k: v for k, v in os.environ.items() if k != "HUME_API_KEY"}
@@ -390,7 +443,7 @@ def test_unknown_target_and_missing_key_are_messages(tmp_path: Path) -> None:
     unknown = main("plan", str(root), "--emulator", str(tmp_path / "e"), "--target", "x/y", env=env)
     assert (unknown.returncode, unknown.stderr) == (
         1,
-        "error: --target x/y: no such resource in the manifests\n",
+        "error: --target x/y: unknown kind 'x' (kinds: prompts, tools, configs)\n",
     )
     keyless = main("plan", str(root), "--base-url", "http://127.0.0.1:9", env=env)
     assert keyless.returncode == 1

@@ -280,12 +280,10 @@ class Action:
             document = json.loads(result.stdout)
         except ValueError:
             return self.failed(result)
+        from reconciler.applier import summary as finished
+
         outcomes, counts = document["outcomes"], document["summary"]
-        summary = (
-            "Apply finished: " + ", ".join(f"{n} {status}" for status, n in counts.items()) + "."
-            if outcomes
-            else "No changes: nothing to apply."
-        )
+        summary = finished(counts) if outcomes else "No changes: nothing to apply."
         markdown = f"### {self.inputs.title}\n\n**{summary}**\n\n" + _outcome_table(outcomes)
         done = any(outcome["status"] == "done" for outcome in outcomes)
         if result.exitcode != 0:

@@ -13,8 +13,8 @@ import httpx
 import pydantic
 
 from reconciler import __version__, render
-from reconciler.applier import Outcome
-from reconciler.cli.options import TARGET, connection_options, manifest_options
+from reconciler.applier import STATUSES, Outcome, summary
+from reconciler.cli.options import NO_COLOR, TARGET, connection_options, manifest_options
 from reconciler.client import ApiError, ResponseLost
 from reconciler.errors import UserError
 from reconciler.kinds import NAMES
@@ -29,6 +29,7 @@ RENDERERS = {"text": render.text, "json": render.as_json, "markdown": render.mar
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evictl")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@NO_COLOR
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Configuration-as-code for Hume's Empathic Voice Interface (EVI)."""
@@ -36,6 +37,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
+@NO_COLOR
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8123, show_default=True, type=int, help="Port to listen on.")
 @click.option("--db", type=click.Path(dir_okay=False), help="SQLite file (default: in memory).")
@@ -92,6 +94,7 @@ def emulator(
 
 
 @cli.command()
+@NO_COLOR
 @click.argument("path", type=click.Path(path_type=Path))
 @manifest_options
 def validate(path: Path, variables: dict[str, str]) -> None:
@@ -105,12 +108,14 @@ def validate(path: Path, variables: dict[str, str]) -> None:
 
 
 @cli.command()
+@NO_COLOR
 def schema() -> None:
     """Print the JSON Schema of the manifest format (for editor autocompletion)."""
     click.echo(json.dumps(ManifestDocument.model_json_schema(), indent=2))
 
 
 @cli.command()
+@NO_COLOR
 @click.argument("path", type=click.Path(path_type=Path))
 @manifest_options
 @connection_options
@@ -186,6 +191,7 @@ class _ApplyConsole:
 
 
 @cli.command(name="apply")
+@NO_COLOR
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @manifest_options
 @connection_options
@@ -221,19 +227,19 @@ def apply_command(
             approve=console.approve, report=console.report,
         )
     )  # fmt: skip
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "failed", "skipped")}
+    counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
     if fmt == "json":
         outcomes_json = [o.model_dump(mode="json") for o in outcomes]
         document = {"format_version": 1, "outcomes": outcomes_json, "summary": counts}
         click.echo(json.dumps(redact_tree(document, manifests.redact), indent=2))
     elif outcomes:
-        summary = ", ".join(f"{n} {status}" for status, n in counts.items())
-        click.echo(f"Apply finished: {summary}.")
+        click.echo(summary(counts))
     elif result.has_changes:
         click.echo("Apply cancelled; nothing was changed.")
+        sys.exit(1)  # as Terraform's: a pipeline must not take "no" for success
     else:
         click.echo(result.summary())
-    if counts["failed"] or counts["skipped"]:
+    if counts["conflict"] or counts["failed"] or counts["skipped"]:
         sys.exit(1)
 
 
@@ -245,6 +251,7 @@ DRIFT_RENDERERS = {
 
 
 @cli.command()
+@NO_COLOR
 @click.argument("path", type=click.Path(path_type=Path))
 @manifest_options
 @connection_options
@@ -269,6 +276,7 @@ def drift(
 
 
 @cli.command()
+@NO_COLOR
 @connection_options
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", "names", multiple=True, help="Export only resources with this name.")

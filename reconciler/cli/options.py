@@ -14,6 +14,22 @@ from reconciler.manifest.interpolate import parse_var_pairs, read_var_file
 from reconciler.workflow import Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _no_color(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if value or os.environ.get("NO_COLOR"):
+        ctx.color = False
+
+
+NO_COLOR = click.option(
+    "--no-color",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_no_color,
+    help="No colour, even on a terminal (also NO_COLOR=1, see no-color.org).",
+)
+"""On the group and on every command, so it works before or after the command's name."""
 TARGET = click.option(
     "--target",
     multiple=True,

@@ -210,6 +210,21 @@ class HumeClient:
         versions = [KINDS[kind].live.model_validate(item) for item in items]
         return sorted(versions, key=lambda v: v.version)
 
+    async def latest(self, kind: str, id_: str) -> LiveVersion | None:
+        """A resource's latest version (None if the resource is gone): one small read."""
+        try:
+            body = await self.request(
+                "GET",
+                f"/v0/evi/{kind}/{id_}",
+                params={"restrict_to_most_recent": "true", "page_size": 1, "page_number": 0},
+            )
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        items = next((v for k, v in body.items() if k.endswith("_page")), None) or []
+        return KINDS[kind].live.model_validate(items[0]) if items else None
+
     async def get_version(self, kind: str, id_: str, version: int) -> LiveVersion:
         """One version."""
         body = await self.request("GET", f"/v0/evi/{kind}/{id_}/version/{version}")

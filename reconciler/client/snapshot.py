@@ -17,11 +17,19 @@ from reconciler.snapshot import Snapshot
 
 
 async def fetch_snapshot(
-    client: HumeClient, *, detail_of: Mapping[str, Iterable[str]] | None = None
+    client: HumeClient,
+    *,
+    detail_of: Mapping[str, Iterable[str]] | None = None,
+    history_of: Iterable[str] = (),
 ) -> Snapshot:
-    """Read the account; ``detail_of`` names, per kind, the resources to read in full."""
+    """Read the account; ``detail_of`` names, per kind, the resources to read in full, and
+    ``history_of`` the kinds whose every version (not only the latest) is listed."""
     names = {kind: set(wanted) for kind, wanted in (detail_of or {}).items()}
-    listed = await asyncio.gather(*(client.list(kind.name) for kind in REGISTRY))
+    kinds = tuple(history_of)
+    listed, history = await asyncio.gather(
+        asyncio.gather(*(client.list(kind.name) for kind in REGISTRY)),
+        asyncio.gather(*(client.list(kind, latest_only=False) for kind in kinds)),
+    )
     wanted = [
         (kind.name, item)
         for kind, items in zip(REGISTRY, listed, strict=True)
@@ -36,5 +44,6 @@ async def fetch_snapshot(
         resources={
             kind.name: tuple(by_id.get(item.id, item) for item in items)
             for kind, items in zip(REGISTRY, listed, strict=True)
-        }
+        },
+        history={kind: tuple(items) for kind, items in zip(kinds, history, strict=True)},
     )

@@ -2,7 +2,10 @@
 
 Format (``format_version`` 2), also what ``evictl plan --format json`` prints:
 
-- ``fingerprint``: sha256 of the live state the plan was computed from (see ``Snapshot``).
+- ``fingerprint``: sha256 of ``reads``, what the plan read of the account: ``kind#id`` →
+  ``[name, version, modified_on]`` for each live resource it looked at (managed ones, referenced
+  ones, and the users of what it deletes), ``kind/name`` → ``absent`` for each it looked for in
+  vain. A saved plan is stale only when one of these moved.
 - ``path`` and ``targets``: the manifests and ``--target`` list it was made from, so that
   ``evictl apply plan.json`` can recompute it and refuse if anything moved.
 - ``changes``: one entry per managed resource, in dependency order. Each has ``kind``, ``name``
@@ -22,6 +25,10 @@ Format (``format_version`` 2), also what ``evictl plan --format json`` prints:
 Reasons, by ``type``: ``dependency_created`` and ``dependency_new_version`` (``subject``: the
 address of a referenced resource this apply creates or versions), ``stale_pin`` (``subject``,
 ``pinned``: the live pin, ``resolves_to``: what the manifests resolve it to; null means latest).
+Notes (``notes``, for reviewers; apply ignores them), by ``type``: ``same_description`` (a new
+version keeps ``live_version``'s description), ``possible_rename`` (a create equals the unmanaged
+live resource ``live_name``/``id``), ``older_versions_use`` (a delete leaves older versions of
+``users`` pinning it).
 
 Secret values never reach a serialised plan: ``dump`` takes the redactor of the manifests.
 """
@@ -104,6 +111,32 @@ Reason = Annotated[DependencyCreated | DependencyNewVersion | StalePin, Field(di
 DEPENDENCY_REASONS = (DependencyCreated, DependencyNewVersion)
 
 
+class SameDescription(_Value):
+    """A new version would keep the live version's description word for word."""
+
+    type: Literal["same_description"] = "same_description"
+    live_version: int
+
+
+class PossibleRename(_Value):
+    """A create whose content equals a live resource that no manifest manages."""
+
+    type: Literal["possible_rename"] = "possible_rename"
+    live_name: str
+    id: str
+
+
+class OlderVersionsUse(_Value):
+    """A delete leaves older (not latest) versions of live resources pinning what it deletes."""
+
+    type: Literal["older_versions_use"] = "older_versions_use"
+    users: tuple[str, ...]
+    """``configs/support v3``: each older version, newest first."""
+
+
+Note = Annotated[SameDescription | PossibleRename | OlderVersionsUse, Field(discriminator="type")]
+
+
 class Change(_Value):
     """What happens to one resource."""
 
@@ -117,6 +150,8 @@ class Change(_Value):
     fields: tuple[FieldChange, ...] = ()
     description: FieldChange | None = None
     reasons: tuple[Reason, ...] = ()
+    notes: tuple[Note, ...] = ()
+    """Warnings and hints for whoever reviews the plan; apply ignores them."""
     body: dict[str, Any] | None = None
     refs: tuple[PlannedRef, ...] = ()
     depends_on: tuple[str, ...] = ()
@@ -138,6 +173,8 @@ class Plan(_Value):
 
     format_version: Literal[2] = FORMAT_VERSION
     fingerprint: str
+    reads: dict[str, str] = Field(default_factory=dict)
+    """What the plan read of the account (see the module docstring); ``fingerprint`` hashes it."""
     path: str | None = None
     targets: tuple[str, ...] = ()
     changes: tuple[Change, ...] = Field(default=())

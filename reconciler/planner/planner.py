@@ -10,12 +10,15 @@ apply (the cascade), and records that as typed reasons and ``depends_on`` edges.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
+from reconciler import addresses
 from reconciler.errors import UserError
 from reconciler.hume import facts
 from reconciler.kinds import KINDS, REGISTRY, Kind, LiveVersion, Ref, address, referencing
@@ -27,10 +30,13 @@ from reconciler.planner.plan import (
     DependencyCreated,
     DependencyNewVersion,
     FieldChange,
+    OlderVersionsUse,
     Pin,
     Plan,
     PlannedRef,
+    PossibleRename,
     Reason,
+    SameDescription,
     StalePin,
 )
 from reconciler.snapshot import Snapshot
@@ -123,7 +129,10 @@ class _Planner:
                 names[item.name].append(item)
             self.by_name[kind.name] = names
             self.by_id[kind.name] = {item.id: item for item in live.of_kind(kind.name)}
+        self.live = live
         self.changes: dict[str, Change] = {}
+        self.reads: dict[str, str] = {}
+        self.unmanaged: dict[str, list[tuple[LiveVersion, dict[str, Any]]]] = {}
         self.absent = {
             address(kind.name, r.name) for kind in REGISTRY for r in desired.of_kind(kind.name)
             if r.absent
@@ -146,6 +155,7 @@ class _Planner:
 
     def plan_resource(self, kind: Kind, resource: Resource) -> Change:
         live = self.find(kind, resource)
+        self.saw(kind.name, live, resource.name, *resource.previous_names)
         base: dict[str, Any] = {
             "kind": kind.name,
             "name": resource.name,
@@ -172,7 +182,8 @@ class _Planner:
         )
         cascade = [ref.reason for ref in refs if ref.reason is not None]
         if live is None:
-            return Change(**base, actions=("create",), reasons=tuple(cascade))
+            hints = self.possible_renames(kind, body) if not kind.refs else ()
+            return Change(**base, actions=("create",), reasons=tuple(cascade), notes=hints)
         actions: list[ActionKind] = ["rename"] if live.name != resource.name else []
         have = kind.live_body(live)
         fields = self.field_changes(kind, body, have, refs)
@@ -180,17 +191,96 @@ class _Planner:
         old = canonical.description(have.get("version_description"))
         new = canonical.description(body.get("version_description"))
         description = FieldChange(path="version_description", before=old, after=new)
+        notes = []
         if fields:
             actions.append("new_version")
+            if old == new != "":
+                notes.append(SameDescription(live_version=live.version))
         elif old != new:
             actions.append("update_description")
         return Change(
+            notes=tuple(notes),
             **base,
             actions=tuple(actions),
             fields=tuple(_hide_secrets(field, resource.secret_paths) for field in fields),
             description=_hide_secrets(description, resource.secret_paths) if old != new else None,
             reasons=tuple(reasons),
         )
+
+    def saw(self, kind: str, live: LiveVersion | None, *names: str) -> None:
+        """Record what the plan read (or looked for under ``names`` in vain), so that a saved
+        plan is stale only when that moved."""
+        if live is not None:
+            self.reads[f"{kind}#{live.id}"] = _state(live)
+        else:
+            self.reads.update((address(kind, name), ABSENT) for name in names)
+
+    def possible_renames(self, kind: Kind, body: dict[str, Any]) -> tuple[PossibleRename, ...]:
+        """Unmanaged live resources whose content equals a created one's: renamed in Hume?"""
+        if kind.name not in self.unmanaged:
+            managed = {
+                n for r in self.desired.of_kind(kind.name) for n in (r.name, *r.previous_names)
+            }
+            self.unmanaged[kind.name] = [
+                (item, canonical.content(kind.name, kind.live_body(item)))
+                for item in self.live.of_kind(kind.name)
+                if item.name not in managed
+            ]
+        wanted = canonical.content(kind.name, body)
+        return tuple(
+            PossibleRename(live_name=item.name, id=item.id)
+            for item, content in self.unmanaged[kind.name]
+            if content == wanted
+        )
+
+    def dependents(self, change: Change, chosen: set[str] | None) -> Change:
+        """A delete, checked against the live resources that use what it deletes.
+
+        Each one's latest version must be moved off it by this very plan (a new version that no
+        longer references it, or its own delete), or the plan stops: Hume would accept the delete
+        and leave them broken. Older versions that pin it (including the versions this plan
+        moves off it) are a note: a client that asks for such a version gets a broken config.
+        """
+        users, older = [], []
+        for kind in referencing(change.kind):
+            for live in self.live.of_kind(kind.name):
+                if any(ref.id == change.id for ref in kind.live_references(live)):
+                    self.saw(kind.name, live)
+                    users.append((kind, live))
+            for version in self.live.history.get(kind.name, ()):
+                latest = self.by_id[kind.name].get(version.id)
+                pins = any(ref.id == change.id for ref in kind.live_references(version))
+                if pins and latest is not None and version.version < latest.version:
+                    older.append(f"{kind.address(version.name)} v{version.version}")
+        stuck = []
+        for kind, live in users:
+            if self.moves_off(kind, live, change, chosen):
+                older.append(f"{kind.address(live.name)} v{live.version}")  # older after apply
+            else:
+                stuck.append(f"{kind.singular} {live.name!r} (v{live.version})")
+        if stuck:
+            raise PlanError(
+                f"{change.source}: {change.singular} {change.name!r} is marked absent, but live "
+                f"{', '.join(stuck)} still use{'s' if len(stuck) == 1 else ''} it: change "
+                f"{'it' if len(stuck) == 1 else 'them'} in this plan (or in Hume) first, "
+                "or keep the resource"
+            )
+        notes = (OlderVersionsUse(users=tuple(sorted(older, reverse=True))),) if older else ()
+        return change.model_copy(update={"notes": (*change.notes, *notes)})
+
+    def moves_off(
+        self, kind: Kind, live: LiveVersion, target: Change, chosen: set[str] | None
+    ) -> bool:
+        """Whether this plan leaves ``live`` no longer using ``target`` (and is applying it)."""
+        change = next(
+            (c for c in self.changes.values() if c.kind == kind.name and c.id == live.id), None
+        )
+        if change is None or (chosen is not None and change.address not in chosen):
+            return False
+        if "delete" in change.actions:
+            return True
+        still = any(ref.target == target.address or ref.id == target.id for ref in change.refs)
+        return "new_version" in change.actions and not still
 
     def resolve(self, kind: Kind, resource: Resource, ref: Ref) -> _Resolved:
         """What a reference will pin after apply, and why that is news (created, versioned)."""
@@ -202,6 +292,7 @@ class _Planner:
                     f"{resource.source}: {KINDS[ref.kind].singular} {ref.id}{at} "
                     "does not exist in Hume"
                 )
+            self.saw(ref.kind, target)
             planned = PlannedRef(field=ref.field, id=target.id, version=ref.version)
             return _Resolved(planned, self.live_pin(ref.kind, target.id, ref.version))
         target_address = address(ref.kind, ref.name)
@@ -316,13 +407,7 @@ def _targets(desired: Manifests, targets: Sequence[str]) -> set[str] | None:
         for kind in REGISTRY
         for r in desired.of_kind(kind.name)
     }
-    chosen: set[str] = set()
-    for target in targets:
-        kind, _, name = target.partition("/")
-        kind = kind if kind.endswith("s") else f"{kind}s"
-        if address(kind, name) not in resources:
-            raise PlanError(f"--target {target}: no such resource in the manifests")
-        chosen.add(address(kind, name))
+    chosen = set(addresses.resolve(desired, targets, "--target"))
     pending = list(chosen)
     while pending:
         kind_of, resource = resources[pending.pop()]
@@ -349,15 +434,35 @@ def _with_deletes_last(changes: list[Change]) -> list[Change]:
     return ordered
 
 
+ABSENT = "absent"
+
+
+def _state(live: LiveVersion) -> str:
+    """What a saved plan remembers of a live resource: its name, version and last edit."""
+    return json.dumps([live.name, live.version, live.modified_on], ensure_ascii=False)
+
+
+def fingerprint(reads: dict[str, str]) -> str:
+    """sha256 of what a plan read: the same reads, the same plan."""
+    text = json.dumps(sorted(reads.items()), ensure_ascii=False)
+    return f"sha256:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
 def plan(desired: Manifests, live: Snapshot, *, targets: Sequence[str] = ()) -> Plan:
     """The changes that make ``live`` match ``desired`` (only ``targets`` and their needs)."""
     planner = _Planner(desired, live)
     chosen = _targets(desired, targets)
-    ordered: list[Change] = []
     for kind in REGISTRY:
         for resource in desired.of_kind(kind.name):
             change = planner.plan_resource(kind, resource)
             planner.changes[change.address] = change
-            if chosen is None or change.address in chosen:
-                ordered.append(change)
-    return Plan(fingerprint=live.fingerprint(), changes=tuple(_with_deletes_last(ordered)))
+    ordered = [
+        planner.dependents(change, chosen) if "delete" in change.actions else change
+        for change in planner.changes.values()
+        if chosen is None or change.address in chosen
+    ]
+    return Plan(
+        fingerprint=fingerprint(planner.reads),
+        reads=planner.reads,
+        changes=tuple(_with_deletes_last(ordered)),
+    )

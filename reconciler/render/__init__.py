@@ -21,8 +21,12 @@ from reconciler.planner.plan import (
     DependencyCreated,
     DependencyNewVersion,
     FieldChange,
+    Note,
+    OlderVersionsUse,
     Plan,
+    PossibleRename,
     Reason,
+    SameDescription,
     StalePin,
     redact_tree,
 )
@@ -79,6 +83,24 @@ def reason(value: Reason) -> str:
     )
 
 
+def note(value: Note, singular: str) -> str:
+    """A warning or hint for the reviewer of a change to a ``singular``, in words."""
+    if isinstance(value, SameDescription):
+        return (
+            f"version_description is the same as live v{value.live_version}'s: "
+            "describe what the new version changes"
+        )
+    if isinstance(value, PossibleRename):
+        return (
+            f"live {singular} {value.live_name!r} (id {value.id}) has the same "
+            f"content: renamed? add `previous_names: [{value.live_name}]`"
+        )
+    assert isinstance(value, OlderVersionsUse)
+    shown = ", ".join(value.users[:5])
+    more = f" and {len(value.users) - 5} more" if len(value.users) > 5 else ""
+    return f"older versions still pin it (they break if used): {shown}{more}"
+
+
 def pin(value: Any) -> Any:
     """A reference field's value in words: ``greeter v3``, ``greeter latest``, a list of them."""
     if value is None:
@@ -132,27 +154,64 @@ def headline(change: Change) -> str:
 
 
 def _field_lines(change: Change, field: FieldChange) -> Iterator[str]:
-    live_version = change.live_version
     if field.reference:
         yield f"~ {field.path}: {_show(pin(field.before))} → {_show(pin(field.after))}"
         return
-    if field.path in _whole_text(change.kind) and (
-        isinstance(field.before, str | dict) or field.before is None
-    ):
-        yield f"~ {field.path}:"
-        live = f"live v{live_version}" if live_version is not None else "live"
-        diff = difflib.unified_diff(
-            _text_of(field.before), _text_of(field.after), live, "manifests", lineterm=""
-        )
-        yield from (f"    {line}" for line in diff)
-        return
+    whole = field.path in _whole_text(change.kind)
+    if whole and (isinstance(field.before, str | dict) or field.before is None):
+        live = f"live v{change.live_version}" if change.live_version is not None else "live"
+        diff = list(unified_diff(_whole(field.before), _whole(field.after), live))
+        if diff:
+            yield f"~ {field.path}:"
+            yield from (f"    {line}" for line in diff)
+            return
     yield f"~ {field.path}: {_show(field.before)} → {_show(field.after)}"
+
+
+def _whole(value: Any) -> str:
+    """A whole value as diffable text: a string as it is, a mapping as indented JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+_INVISIBLE = {" ": "·", "\t": "→", "\r": "␍"}
+
+
+def _visible(line: str) -> str:
+    """A diff line with the whitespace at its end made visible (``·`` space, ``→`` tab)."""
+    body = line.rstrip(" \t\r")
+    return body + "".join(_INVISIBLE[char] for char in line[len(body) :])
+
+
+def unified_diff(before: str, after: str, live: str) -> Iterator[str]:
+    """``git diff`` of two texts: a missing final newline and trailing whitespace are shown, so
+    a difference in whitespace alone never renders as an empty diff.
+
+    Unlike files, prompt texts usually end without a newline, so the ``No newline`` marker is
+    shown only when the two sides differ in it.
+    """
+    marked = before.endswith("\n") != after.endswith("\n")
+    for line in difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True), live, "manifests"
+    ):
+        if line.startswith(("---", "+++", "@@")):
+            yield line.rstrip("\n")
+            continue
+        text = line[:-1] if line.endswith("\n") else line
+        yield line[0] + _visible(text[1:]) if line[0] in "+-" else text
+        if marked and not line.endswith("\n"):
+            yield "\\ No newline at end of file"
 
 
 def change_lines(change: Change) -> Iterator[str]:
     """What is different, indented under the headline."""
     for why in change.reasons:
         yield f"because {reason(why)}"
+    for hint in change.notes:
+        yield f"! {note(hint, change.singular)}"
     if "create" in change.actions and change.body:
         whole = _whole_text(change.kind)
         for key, value in _created(change).items():

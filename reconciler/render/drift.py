@@ -6,7 +6,7 @@ import json
 
 import click
 
-from reconciler.drift import DriftItem, DriftReport, when
+from reconciler.drift import TITLES, DriftItem, DriftReport, when
 from reconciler.kinds import referencing
 from reconciler.planner.plan import redact_tree
 from reconciler.render import Redact, change_lines, details, redacted
@@ -27,6 +27,11 @@ def _item_lines(item: DriftItem) -> list[str]:
         )
     if item.category == "renamed":
         lines.append(f"still named {change.live_name!r} in Hume")
+    if item.category == "should_be_absent":
+        lines.append(
+            f"- live version {change.live_version}, {when(change.live_modified_on)}, still "
+            "exists: the manifests mark it absent"
+        )
     lines += list(item.notes)
     if item.used_by:
         users = "/".join(kind.name for kind in referencing(change.kind))
@@ -63,6 +68,10 @@ def as_markdown(report: DriftReport, redact: Redact) -> str:
 
 
 def as_json(report: DriftReport, redact: Redact) -> str:
-    """The report as JSON (``format_version`` 1), secrets redacted."""
+    """The report as JSON (``format_version`` 1) with a ``summary`` of counts per category, like
+    the plan's, secrets redacted."""
     data = report.model_dump(mode="json")
+    data["summary"] = {category: 0 for category in TITLES}
+    for item in report.items:
+        data["summary"][item.category] += 1
     return json.dumps(redact_tree(data, redact), indent=2, ensure_ascii=False)

@@ -1,0 +1,56 @@
+"""``KIND/NAME`` addresses as users type them (``--target``, ``--ignore``): checked, with hints.
+
+Pure: it checks against the manifests, so a typo is an error naming what was meant instead of a
+silent no-op (``--ignore``) or a bare "no such resource" (``--target``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+from reconciler.errors import UserError
+from reconciler.kinds import KINDS, NAMES, address
+from reconciler.manifest import Manifests
+
+
+def _kind(word: str) -> str | None:
+    """``prompts`` for ``prompts``, ``prompt`` or ``Prompts``; None for anything else."""
+    lowered = word.lower()
+    return next((k.name for k in KINDS.values() if lowered in (k.name, k.singular)), None)
+
+
+def _closest(word: str, choices: Iterable[str]) -> str | None:
+    """The intended name: the same but for case first, else the closest spelling."""
+    choices = list(choices)
+    same = [choice for choice in choices if choice.casefold() == word.casefold()]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(word, choices, n=1)
+    return close[0] if close else None
+
+
+def resolve(manifests: Manifests, given: Sequence[str], option: str) -> list[str]:
+    """The canonical ``kind/name`` of each address, or a ``UserError`` naming the bad one."""
+    resolved = []
+    for text in given:
+        word, slash, name = text.partition("/")
+        kind = _kind(word)
+        if not slash or not name or not word:
+            raise UserError(
+                f"{option} {text}: expected KIND/NAME, such as prompts/greeter "
+                f"(kinds: {', '.join(NAMES)})"
+            )
+        if kind is None:
+            hint = _closest(word, NAMES)
+            maybe = f"; did you mean {hint!r}?" if hint else f" (kinds: {', '.join(NAMES)})"
+            raise UserError(f"{option} {text}: unknown kind {word!r}{maybe}")
+        names = [r.name for r in manifests.of_kind(kind)]
+        if name not in names:
+            hint = _closest(name, names)
+            maybe = f"; did you mean {address(kind, hint)!r}?" if hint else ""
+            raise UserError(
+                f"{option} {text}: no {KINDS[kind].singular} named {name!r} in the manifests{maybe}"
+            )
+        resolved.append(address(kind, name))
+    return resolved
