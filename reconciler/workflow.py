@@ -113,7 +113,7 @@ async def drift_report(
     async with connection.client() as client:
         read_only(client)
         live = await snapshot_for(manifests, client, every=True)
-        result = plan(manifests, live)
+        result = plan(manifests, live, strict=False)
         wanted = needs_history(result, live, ignore)
         histories = await asyncio.gather(
             *(_versions(client, manifests, change) for change in wanted)

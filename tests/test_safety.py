@@ -88,6 +88,11 @@ def test_deleting_a_tool_a_live_config_uses_is_refused(root: Path, db: Path) -> 
     )
     assert run("apply", root, "--emulator", db, "--auto-approve").exit_code == 1
     assert [t.name for t in edit(db, lambda c: c.list("tools"))] == ["lookup"]
+    drift = run("drift", root, "--emulator", db)
+    assert drift.exit_code == 2
+    assert "! live resources still use it; deleting it would break them: configs/legacy v0" in (
+        drift.output
+    )
 
 
 MOVED = """\

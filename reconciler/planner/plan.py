@@ -28,7 +28,8 @@ address of a referenced resource this apply creates or versions), ``stale_pin`` 
 Notes (``notes``, for reviewers; apply ignores them), by ``type``: ``same_description`` (a new
 version keeps ``live_version``'s description), ``possible_rename`` (a create equals the unmanaged
 live resource ``live_name``/``id``), ``older_versions_use`` (a delete leaves older versions of
-``users`` pinning it).
+``users`` pinning it), ``still_used`` (only in drift's plans: live ``users`` still use what is
+deleted; a plan to apply stops instead).
 
 Secret values never reach a serialised plan: ``dump`` takes the redactor of the manifests.
 """
@@ -134,7 +135,18 @@ class OlderVersionsUse(_Value):
     """``configs/support v3``: each older version, newest first."""
 
 
-Note = Annotated[SameDescription | PossibleRename | OlderVersionsUse, Field(discriminator="type")]
+class StillUsed(_Value):
+    """A delete that live resources would still use after the apply: a plan made for drift
+    carries this instead of stopping."""
+
+    type: Literal["still_used"] = "still_used"
+    users: tuple[str, ...]
+    """``configs/legacy v0``: each live resource's latest version that uses what is deleted."""
+
+
+Note = Annotated[
+    SameDescription | PossibleRename | OlderVersionsUse | StillUsed, Field(discriminator="type")
+]
 
 
 class Change(_Value):

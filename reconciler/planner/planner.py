@@ -30,6 +30,7 @@ from reconciler.planner.plan import (
     DependencyCreated,
     DependencyNewVersion,
     FieldChange,
+    Note,
     OlderVersionsUse,
     Pin,
     Plan,
@@ -38,6 +39,7 @@ from reconciler.planner.plan import (
     Reason,
     SameDescription,
     StalePin,
+    StillUsed,
 )
 from reconciler.snapshot import Snapshot
 
@@ -233,7 +235,7 @@ class _Planner:
             if content == wanted
         )
 
-    def dependents(self, change: Change, chosen: set[str] | None) -> Change:
+    def dependents(self, change: Change, chosen: set[str] | None, strict: bool) -> Change:
         """A delete, checked against the live resources that use what it deletes.
 
         Each one's latest version must be moved off it by this very plan (a new version that no
@@ -252,20 +254,23 @@ class _Planner:
                 pins = any(ref.id == change.id for ref in kind.live_references(version))
                 if pins and latest is not None and version.version < latest.version:
                     older.append(f"{kind.address(version.name)} v{version.version}")
-        stuck = []
+        stuck, still = [], []
         for kind, live in users:
             if self.moves_off(kind, live, change, chosen):
                 older.append(f"{kind.address(live.name)} v{live.version}")  # older after apply
             else:
                 stuck.append(f"{kind.singular} {live.name!r} (v{live.version})")
-        if stuck:
+                still.append(f"{kind.address(live.name)} v{live.version}")
+        if stuck and strict:
             raise PlanError(
                 f"{change.source}: {change.singular} {change.name!r} is marked absent, but live "
                 f"{', '.join(stuck)} still use{'s' if len(stuck) == 1 else ''} it: change "
                 f"{'it' if len(stuck) == 1 else 'them'} in this plan (or in Hume) first, "
                 "or keep the resource"
             )
-        notes = (OlderVersionsUse(users=tuple(sorted(older, reverse=True))),) if older else ()
+        notes: list[Note] = [StillUsed(users=tuple(still))] if still else []
+        if older:
+            notes.append(OlderVersionsUse(users=tuple(sorted(older, reverse=True))))
         return change.model_copy(update={"notes": (*change.notes, *notes)})
 
     def moves_off(
@@ -448,8 +453,14 @@ def fingerprint(reads: dict[str, str]) -> str:
     return f"sha256:{hashlib.sha256(text.encode()).hexdigest()}"
 
 
-def plan(desired: Manifests, live: Snapshot, *, targets: Sequence[str] = ()) -> Plan:
-    """The changes that make ``live`` match ``desired`` (only ``targets`` and their needs)."""
+def plan(
+    desired: Manifests, live: Snapshot, *, targets: Sequence[str] = (), strict: bool = True
+) -> Plan:
+    """The changes that make ``live`` match ``desired`` (only ``targets`` and their needs).
+
+    ``strict`` (a plan to apply) stops at a delete that live resources would still use; drift,
+    which only reports, asks for a ``still_used`` note instead.
+    """
     planner = _Planner(desired, live)
     chosen = _targets(desired, targets)
     for kind in REGISTRY:
@@ -457,7 +468,7 @@ def plan(desired: Manifests, live: Snapshot, *, targets: Sequence[str] = ()) -> 
             change = planner.plan_resource(kind, resource)
             planner.changes[change.address] = change
     ordered = [
-        planner.dependents(change, chosen) if "delete" in change.actions else change
+        planner.dependents(change, chosen, strict) if "delete" in change.actions else change
         for change in planner.changes.values()
         if chosen is None or change.address in chosen
     ]

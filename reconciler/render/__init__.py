@@ -28,6 +28,7 @@ from reconciler.planner.plan import (
     Reason,
     SameDescription,
     StalePin,
+    StillUsed,
     redact_tree,
 )
 
@@ -94,6 +95,10 @@ def note(value: Note, singular: str) -> str:
         return (
             f"live {singular} {value.live_name!r} (id {value.id}) has the same "
             f"content: renamed? add `previous_names: [{value.live_name}]`"
+        )
+    if isinstance(value, StillUsed):
+        return (
+            f"live resources still use it; deleting it would break them: {', '.join(value.users)}"
         )
     assert isinstance(value, OlderVersionsUse)
     shown = ", ".join(value.users[:5])
