@@ -26,6 +26,7 @@ from reconciler.client import ApiError, HumeClient, ResponseLost
 from reconciler.kinds import KINDS, LiveVersion
 from reconciler.planner import canonical
 from reconciler.planner.plan import Change, Plan
+from reconciler.terminal import safe_line
 
 Status = Literal["done", "conflict", "failed", "skipped"]
 STATUSES: tuple[Status, ...] = ("done", "conflict", "failed", "skipped")
@@ -68,7 +69,8 @@ class Outcome(BaseModel):
         ident = f" (id {self.id})" if self.id else ""
         detail = f": {self.detail}" if self.detail else ""
         singular = KINDS[self.kind].singular
-        return f"{self.status:<7} {singular} {self.name}: {what}{where}{ident}{detail}"
+        line = f"{self.status:<7} {singular} {self.name}: {what}{where}{ident}{detail}"
+        return safe_line(line)
 
 
 @dataclass
@@ -328,6 +330,10 @@ async def apply(
     for change in plan.changes:
         if not change.actions and change.id is not None and change.live_version is not None:
             run.pins[change.address] = (change.id, change.live_version)
+    for change in plan.unreadable:
+        run.finish(
+            change, "failed", id=change.id, detail=f"not read from Hume: {change.unreadable}"
+        )
     tasks: dict[str, asyncio.Task[None]] = {}
     for change in _graph(plan):
         waits = [tasks[dep] for dep in change.depends_on if dep in tasks]

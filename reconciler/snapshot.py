@@ -21,6 +21,8 @@ class Snapshot(BaseModel):
     history: Mapping[str, tuple[LiveVersion, ...]] = Field(default_factory=dict)
     """Every version (not only the latest) of the kinds read in full: those that may use what a
     plan deletes. Read only when the manifests delete something."""
+    unread: Mapping[str, str] = Field(default_factory=dict)
+    """``kind#id`` → why that resource's latest version could not be read in full."""
 
     @classmethod
     def of(cls, **kinds: Sequence[LiveVersion]) -> Snapshot:

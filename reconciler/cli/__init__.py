@@ -15,12 +15,13 @@ import pydantic
 from reconciler import __version__, render
 from reconciler.applier import STATUSES, Outcome, summary
 from reconciler.cli.options import NO_COLOR, TARGET, connection_options, manifest_options
-from reconciler.client import ApiError, ResponseLost
+from reconciler.client import ApiError, ResponseLost, unreachable
 from reconciler.errors import UserError
 from reconciler.kinds import NAMES
 from reconciler.manifest import ManifestDocument, ManifestErrors, Manifests, load_manifests
 from reconciler.planner.plan import Plan, redact_tree
 from reconciler.render import drift as drift_reports
+from reconciler.terminal import safe
 from reconciler.workflow import Connection, apply_plan, drift_report, make_plan
 
 RENDERERS = {"text": render.text, "json": render.as_json, "markdown": render.markdown}
@@ -102,7 +103,7 @@ def validate(path: Path, variables: dict[str, str]) -> None:
     try:
         manifests = load_manifests(path, variables)
     except ManifestErrors as exc:
-        click.echo(str(exc), err=True)
+        click.echo(safe(str(exc)), err=True)
         sys.exit(1)
     click.echo(f"{manifests.summary()}: valid")
 
@@ -141,6 +142,11 @@ def plan(
     click.echo(RENDERERS[fmt](result, manifests.redact))
     if out is not None:
         out.write_text(render.as_json(result, manifests.redact) + "\n", encoding="utf-8")
+    if result.unreadable:
+        raise UserError(
+            f"the plan is incomplete: Hume did not answer for {len(result.unreadable)} "
+            "resource(s); run plan again"
+        )
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
 
@@ -295,9 +301,8 @@ def export(
     """Write manifests for the resources in the Hume account (onboarding from the portal)."""
     from reconciler import export as exporter
 
-    click.echo(
-        asyncio.run(exporter.run(connection, out, names=names, kinds=kinds, dry_run=dry_run))
-    )
+    report = asyncio.run(exporter.run(connection, out, names=names, kinds=kinds, dry_run=dry_run))
+    click.echo(safe(report))
 
 
 def main() -> None:
@@ -314,22 +319,22 @@ def main() -> None:
     except ManifestErrors as exc:
         if debug:
             raise
-        click.echo(str(exc), err=True)
+        click.echo(safe(str(exc)), err=True)
         sys.exit(1)
     except (UserError, ApiError, ResponseLost) as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {safe(str(exc))}", err=True)
         sys.exit(1)
     except httpx.HTTPError as exc:
         if debug:
             raise
-        click.echo(f"error: cannot reach the API ({type(exc).__name__}: {exc})", err=True)
+        click.echo(f"error: {safe(unreachable(exc))}", err=True)
         sys.exit(1)
     except (OSError, sqlite3.Error) as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {safe(str(exc))}", err=True)
         sys.exit(1)
     except pydantic.ValidationError as exc:
         if debug:

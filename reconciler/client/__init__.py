@@ -5,7 +5,7 @@ Layered like httpx itself: ``connect`` picks the transport (network or embedded 
 emulator: it learns the API from the wire, as it would against Hume.
 """
 
-from reconciler.client.api import ApiError, HumeClient, ResponseLost
+from reconciler.client.api import ApiError, HumeClient, ResponseLost, unreachable
 from reconciler.client.connect import connect
 
-__all__ = ["ApiError", "HumeClient", "ResponseLost", "connect"]
+__all__ = ["ApiError", "HumeClient", "ResponseLost", "connect", "unreachable"]

@@ -19,7 +19,6 @@ from tenacity import (
     AsyncRetrying,
     RetryCallState,
     retry_if_exception,
-    stop_after_attempt,
     wait_random_exponential,
 )
 
@@ -37,6 +36,17 @@ class ApiError(Exception):
         self.retry_after: float | None = None
 
 
+def unreachable(exc: httpx.HTTPError) -> str:
+    """A transport failure in words that name the server (never the key: it is in a header)."""
+    try:
+        url = exc.request.url
+        where = f"{url.scheme}://{url.netloc.decode()}"
+    except RuntimeError:  # an error raised before any request was built
+        where = "the API"
+    reason = str(exc) or type(exc).__name__
+    return f"cannot reach {where} ({reason}); check --base-url (or HUME_BASE_URL) and the network"
+
+
 class ResponseLost(Exception):
     """A write was sent but its outcome is unknown; re-read before trying again."""
 
@@ -45,7 +55,8 @@ class ResponseLost(Exception):
         self.method, self.path = method, path
 
 
-_BEFORE_RUNNING = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_CONNECTING = (httpx.ConnectError, httpx.ConnectTimeout)
+_BEFORE_RUNNING = (*_CONNECTING, httpx.PoolTimeout)
 _MID_FLIGHT = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout, httpx.WriteError)
 
 
@@ -72,6 +83,10 @@ class RetryPolicy:
     initial_wait: float = 0.5
     max_wait: float = 20.0
     max_retry_after: float = 60.0
+    connect_attempts: int = 2
+    """A server that refuses connections (or never answers the handshake) is down or mistyped:
+    two tries, not six rounds of backoff, so the error naming the URL comes at once."""
+    connect_wait: float = 0.2
 
 
 def _retryable(method: str) -> Callable[[BaseException], bool]:
@@ -113,6 +128,8 @@ class HumeClient:
     def _wait(self, state: RetryCallState) -> float:
         backoff = wait_random_exponential(self.retry.initial_wait, self.retry.max_wait)(state)
         exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _CONNECTING):
+            return self.retry.connect_wait
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry.max_retry_after)
@@ -152,10 +169,15 @@ class HumeClient:
         """
         return AsyncRetrying(
             retry=retry_if_exception(retry_on),
-            stop=stop_after_attempt(self.retry.attempts),
+            stop=self._stop,
             wait=self._wait,
             reraise=True,
         )
+
+    def _stop(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        limit = self.retry.connect_attempts if isinstance(exc, _CONNECTING) else self.retry.attempts
+        return state.attempt_number >= limit
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """One operation, retried as far as that is safe; the parsed JSON answer."""

@@ -44,7 +44,7 @@ def connect(
     http = httpx.AsyncClient(
         base_url=url,
         headers={KEY_HEADER: key},
-        timeout=httpx.Timeout(30.0, connect=10.0),
+        timeout=httpx.Timeout(30.0, connect=5.0),
         limits=limits,
         transport=transport,
     )

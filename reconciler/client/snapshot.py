@@ -1,5 +1,9 @@
 """Read the live state of an account into a ``Snapshot``.
 
+A listing that cannot be read stops everything, naming the listing. A single version that cannot
+be read in full is recorded in ``Snapshot.unread``: the planner leaves that resource (and what
+depends on it) out, and the rest goes ahead.
+
 One listing per kind, all concurrently (config list items embed their prompts and tools, so no
 per-config reads). Fields that list items leave out (``Kind.list_omits``: a prompt's
 ``prompt_expansion``) are read one version at a time, only for the resources named in
@@ -10,8 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from reconciler.client.api import HumeClient
+import httpx
+
+from reconciler.client.api import ApiError, HumeClient, unreachable
+from reconciler.errors import UserError
 from reconciler.kinds import REGISTRY, LiveVersion
 from reconciler.snapshot import Snapshot
 
@@ -27,8 +35,8 @@ async def fetch_snapshot(
     names = {kind: set(wanted) for kind, wanted in (detail_of or {}).items()}
     kinds = tuple(history_of)
     listed, history = await asyncio.gather(
-        asyncio.gather(*(client.list(kind.name) for kind in REGISTRY)),
-        asyncio.gather(*(client.list(kind, latest_only=False) for kind in kinds)),
+        asyncio.gather(*(_listing(client, kind.name) for kind in REGISTRY)),
+        asyncio.gather(*(_listing(client, kind, every_version=True) for kind in kinds)),
     )
     wanted = [
         (kind.name, item)
@@ -37,13 +45,36 @@ async def fetch_snapshot(
         if item.name in names.get(kind.name, ())
     ]
     detailed = await asyncio.gather(
-        *(client.get_version(kind, item.id, item.version) for kind, item in wanted)
+        *(client.get_version(kind, item.id, item.version) for kind, item in wanted),
+        return_exceptions=True,
     )
-    by_id: dict[str, LiveVersion] = {item.id: item for item in detailed}
+    by_id: dict[str, LiveVersion] = {}
+    unread: dict[str, str] = {}
+    for (kind, item), result in zip(wanted, detailed, strict=True):
+        if isinstance(result, ApiError | httpx.HTTPError):
+            unread[f"{kind}#{item.id}"] = str(result) or type(result).__name__
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            by_id[item.id] = result
     return Snapshot(
+        unread=unread,
         resources={
             kind.name: tuple(by_id.get(item.id, item) for item in items)
             for kind, items in zip(REGISTRY, listed, strict=True)
         },
         history={kind: tuple(items) for kind, items in zip(kinds, history, strict=True)},
     )
+
+
+async def _listing(client: HumeClient, kind: str, *, every_version: bool = False) -> list[Any]:
+    """One kind's listing; nothing can be planned without it, so a failure names it."""
+    what = f"every version of the {kind}" if every_version else f"the {kind} listing"
+    try:
+        return await client.list(kind, latest_only=not every_version)
+    except ApiError as exc:
+        raise UserError(f"could not read {what} from Hume: {exc}") from exc
+    except (httpx.ConnectError, httpx.ConnectTimeout):
+        raise
+    except httpx.HTTPError as exc:
+        raise UserError(f"could not read {what}: {unreachable(exc)}") from exc

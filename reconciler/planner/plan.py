@@ -19,7 +19,8 @@ Format (``format_version`` 2), also what ``evictl plan --format json`` prints:
   new_version will post), ``refs`` (the references it will post: ``{field, target}`` for a
   resource these manifests manage, pinned by apply to the version the run leaves it at, or
   ``{field, id, version}`` as given), ``depends_on`` (the addresses whose changes apply must
-  finish first) and ``source`` (``file:line``).
+  finish first), ``source`` (``file:line``) and ``unreadable`` (why the resource could not be read
+  in full, when Hume did not answer: then it has no actions and apply fails it).
 - ``summary``: counts per action.
 
 Reasons, by ``type``: ``dependency_created`` and ``dependency_new_version`` (``subject``: the
@@ -168,6 +169,9 @@ class Change(_Value):
     refs: tuple[PlannedRef, ...] = ()
     depends_on: tuple[str, ...] = ()
     source: str | None = None
+    unreadable: str | None = None
+    """Why the live resource could not be read in full: it is left out (no actions), and apply
+    fails it, skipping what depends on it."""
 
     @property
     def singular(self) -> str:
@@ -200,6 +204,12 @@ class Plan(_Value):
     def has_changes(self) -> bool:
         """Whether apply would send any write."""
         return bool(self.pending)
+
+    @property
+    def unreadable(self) -> tuple[Change, ...]:
+        """The changes left out because Hume did not answer for their resource: the plan is
+        incomplete."""
+        return tuple(change for change in self.changes if change.unreadable)
 
     def counts(self) -> Counter[str]:
         """How many of each action."""

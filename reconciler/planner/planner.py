@@ -170,6 +170,8 @@ class _Planner:
                 live_version=live.version,
                 live_modified_on=live.modified_on,
             )
+        if live is not None and f"{kind.name}#{live.id}" in self.live.unread:
+            return Change(**base, unreadable=self.live.unread[f"{kind.name}#{live.id}"])
         if resource.absent:
             return Change(**base, actions=("delete",) if live else ())
         body = kind.settings_body(resource)

@@ -8,6 +8,7 @@ Drift reports are rendered next door, in ``reconciler.render.drift``.
 from __future__ import annotations
 
 import difflib
+import html
 import json
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -31,6 +32,7 @@ from reconciler.planner.plan import (
     StillUsed,
     redact_tree,
 )
+from reconciler.terminal import safe
 
 Redact = Callable[[str], str]
 _SYMBOL = {"create": "+", "delete": "-"}
@@ -238,14 +240,26 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def redacted(model: M, redact: Redact) -> M:
-    """``model`` with every string value redacted, before any formatting escapes a secret."""
-    return type(model).model_validate(redact_tree(model.model_dump(mode="json"), redact))
+    """``model`` with every string value redacted (before any formatting escapes a secret) and
+    made terminal-safe (control and bidi characters escaped), for text and markdown."""
+    data = redact_tree(model.model_dump(mode="json"), lambda value: safe(redact(value)))
+    return type(model).model_validate(data)
+
+
+def _unreadable(change: Change) -> str:
+    where = f"  [{change.source}]" if change.source else ""
+    return (
+        f"! {change.singular} {_show(change.name)}: not planned, Hume did not answer for it "
+        f"({change.unreadable}){where}"
+    )
 
 
 def text(plan: Plan, redact: Redact) -> str:
     """The plan for a terminal; colour is added here and stripped by click off a TTY."""
     plan = redacted(plan, redact)
-    out = []
+    out = [
+        click.style(f"  {_unreadable(change)}", fg="red", bold=True) for change in plan.unreadable
+    ]
     for change in plan.pending:
         symbol = _symbol(change)
         out.append(click.style(f"  {headline(change)}", fg=_COLOUR[symbol], bold=True))
@@ -259,9 +273,10 @@ def markdown(plan: Plan, redact: Redact, *, title: str = "evictl plan") -> str:
     """A compact PR comment: the summary, then one collapsible block per changed resource."""
     plan = redacted(plan, redact)
     out = [f"### {title}", "", f"**{plan.summary()}**", ""]
+    out += [f"- {html.escape(_unreadable(change), quote=False)}" for change in plan.unreadable]
     for change in plan.pending:
         lines = list(change_lines(change)) or ["(no field changes)"]
-        out += details(f"<code>{headline(change)}</code>", lines)
+        out += details(f"<code>{html.escape(headline(change), quote=False)}</code>", lines)
     return redact("\n".join(out))
 
 

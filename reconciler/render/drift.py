@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import click
@@ -60,7 +61,7 @@ def as_markdown(report: DriftReport, redact: Redact) -> str:
     report = redacted(report, redact)
     out = ["### evictl drift", "", f"**{report.summary()}**", ""]
     for item in report.items:
-        summary = f"<code>{item.headline()}</code> ({item.change.source})"
+        summary = f"<code>{html.escape(item.headline(), quote=False)}</code> ({item.change.source})"
         out += details(summary, _item_lines(item))
     if report.ignored:
         out.append(f"Ignored: {', '.join(f'`{i}`' for i in report.ignored)}")
