@@ -64,6 +64,7 @@ from reconciler.errors import UserError
 from reconciler.kinds import KINDS, NAMES, REGISTRY, Kind, LiveVersion
 from reconciler.kinds import Ref as LiveRef
 from reconciler.kinds.fields import is_true
+from reconciler.manifest.files import refusal
 from reconciler.manifest.interpolate import expand
 from reconciler.manifest.yamlread import parse, resolve_plain
 from reconciler.planner import canonical
@@ -77,6 +78,7 @@ KEPT_KEYS = ("previous_names",)
 _FLOW_WIDTH = 80
 _UNLOADABLE = object()
 _YAML11 = pyyaml.resolver.Resolver()
+_OUT = "the output directory (--out)"
 Paths = frozenset[tuple[str, ...]]
 
 
@@ -402,15 +404,20 @@ class FileChange:
 
 
 def yaml_files(root: Path) -> list[str]:
-    """The manifest files below ``root``, as the loader finds them (hidden ones skipped)."""
+    """The manifest files below ``root``, as the loader finds them (hidden ones skipped); one that
+    is a special file or a symlink out of ``root`` stops the export (see ``files.refusal``)."""
     if not root.is_dir():
         return []
     found = []
     for file in sorted(root.rglob("*")):
         relative = file.relative_to(root)
         hidden = any(part.startswith(".") for part in relative.parts)
-        if file.suffix in (".yaml", ".yml") and not hidden and file.is_file():
-            found.append(relative.as_posix())
+        if file.suffix in (".yaml", ".yml") and not hidden and not file.is_dir():
+            problem = refusal(file, root, _OUT)
+            if problem is not None:
+                raise UserError(f"cannot update {file}: it {problem}")
+            if file.is_file():
+                found.append(relative.as_posix())
     return found
 
 
@@ -624,7 +631,14 @@ def entry_node(kind: str, entry: dict[str, Any], comments: dict[str, Any]) -> Co
 
 
 def write(root: Path, changes: Iterable[FileChange]) -> None:
-    """Carry out the changes (byte for byte: no newline translation)."""
+    """Carry out the changes (byte for byte: no newline translation), after checking that none
+    writes or removes through a symlink out of ``root`` or over a special file."""
+    changes = list(changes)
+    for change in changes:
+        problem = refusal(root / change.path, root, _OUT)
+        if problem is not None:
+            target = root / change.path
+            raise UserError(f"refusing to write {target}: it {problem}; nothing was written")
     for change in changes:
         target = root / change.path
         if change.action == "write":

@@ -12,6 +12,7 @@ import yaml
 
 from reconciler import export
 from reconciler.client import HumeClient
+from reconciler.kinds.fields import name_problem
 from reconciler.manifest import load_manifests
 from tests.test_export_roundtrip import against, plan_exit, run
 
@@ -200,8 +201,12 @@ def test_reexport_over_the_examples_changes_nothing(
 
 
 def test_safe_scalars_load_back_exactly(tmp_path: Path) -> None:
-    """Names, texts and parameter keys that YAML or ${...} would misread load back unchanged."""
-    prompts = [{"name": s or "(empty)", "text": s} for s in ["", *NASTY]]
+    """Names, texts and parameter keys that YAML or ${...} would misread load back unchanged
+    (as names, those that no name may be: blank, or with a control or bidi character)."""
+    prompts = [
+        {"name": s if name_problem(s) is None else f"unnamed {i}", "text": s}
+        for i, s in enumerate(["", *NASTY])
+    ]
     parameters = {"type": "object", "properties": {s: {"description": s} for s in NASTY}}
     tools = [{"name": "keys", "parameters": parameters, "description": "${HOME}"}]
     document = {

@@ -238,7 +238,7 @@ def test_round_trip_on_a_rich_account(account: tuple[Path, dict], tmp_path: Path
     assert configs["pinned-old"].voice.model_dump(exclude_none=True) == {"id": VOICE_ID}
     assert configs["follows"].prompt == Reference(id=ids["prompts"]["support"])
     assert configs["defaults"].model_dump(
-        exclude_unset=True, exclude={"source", "secret_paths"}
+        exclude_unset=True, exclude={"source", "secret_spans"}
     ) == {
         "name": "defaults",
         "evi_version": "4-mini",

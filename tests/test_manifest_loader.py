@@ -101,7 +101,7 @@ def test_absent_configs_skip_required_fields_and_reference_checks(tmp_path):
 
 def test_unset_fields_are_distinguishable_from_defaults(tmp_path):
     (config,) = load(tmp_path, {"c.yaml": CONFIG_HEAD}).of_kind("configs")
-    assert config.model_dump(exclude_unset=True, exclude={"source", "secret_paths"}) == {
+    assert config.model_dump(exclude_unset=True, exclude={"source", "secret_spans"}) == {
         "name": "c",
         "evi_version": "3",
     }
@@ -165,7 +165,11 @@ def test_secrets_are_recorded_and_redacted(tmp_path):
     fixed = text.replace("http://", "https://")
     manifests = load(tmp_path, {"c.yaml": fixed}, TOKEN="s3cr3t-value")
     assert manifests.secrets == {"s3cr3t-value"}
-    assert manifests.of_kind("configs")[0].secret_paths == ("webhooks[0].url",)
+    (span,) = manifests.of_kind("configs")[0].secret_spans
+    assert (span.path, span.parts) == (
+        "webhooks[0].url",
+        ("https://hooks.example/?token=", None, ""),
+    )
     assert manifests.redact(manifests.of_kind("configs")[0].webhooks[0].url) == (
         "https://hooks.example/?token=(secret)"
     )

@@ -175,7 +175,7 @@ def test_colour_only_when_asked_for_a_terminal(workspace: Workspace) -> None:
 
 
 def test_colour_on_a_tty_and_none_in_a_pipe(workspace: Workspace) -> None:
-    args = ["plan", str(workspace.root), "--emulator", str(workspace.db), "--var", "HOOK_TOKEN=x"]
+    args = ["plan", str(workspace.root), "--emulator", str(workspace.db), "--var", "HOOK_TOKEN=x-token-1"]
     piped = main(*args)
     assert piped.returncode == 0, piped.stderr
     assert "\x1b" not in piped.stdout and "Plan: 1 to create" in piped.stdout
@@ -316,7 +316,10 @@ def test_a_rotated_secret_is_redacted_in_every_format(workspace: Workspace, tmp_
     outputs.append(out.read_text(encoding="utf-8"))
     for output in outputs:
         assert TOKEN not in output and ROTATED not in output
-    assert '~ webhooks[0].url: "(secret)" → "(secret)"' in outputs[0]
+    assert (
+        '~ webhooks[0].url: "https://hooks.example.com/(secret; differs)" → '
+        '"https://hooks.example.com/(secret)"'
+    ) in outputs[0]
     document = json.loads(outputs[1])
     (config,) = [c for c in document["changes"] if c["name"] == "front-desk"]
     assert config["body"]["webhooks"][0]["url"] == "https://hooks.example.com/(secret)"
@@ -378,7 +381,7 @@ def test_bad_input_is_a_message_and_exit_1(
 ) -> None:
     write(workspace.root, AFTER.replace(*edit))
     args = ["plan", str(workspace.root), "--emulator", str(workspace.db), "--detailed-exitcode"]
-    result = main(*args, "--var", "HOOK_TOKEN=x")
+    result = main(*args, "--var", "HOOK_TOKEN=x-token-1")
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.startswith(message)
     assert "Traceback" not in result.stderr
@@ -411,7 +414,7 @@ def test_addresses_are_checked_with_a_hint(
     root = write(tmp_path / "m", BEFORE)
     command = "plan" if option == "--target" else "drift"
     args = [command, str(root), "--emulator", str(tmp_path / "e"), option, given]
-    result = CliRunner().invoke(cli, [*args, "--var", "HOOK_TOKEN=x"])
+    result = CliRunner().invoke(cli, [*args, "--var", "HOOK_TOKEN=x-token-1"])
     assert str(result.exception) == f"{option} {given}: {message}"
     assert not (tmp_path / "e").exists()
 
@@ -430,7 +433,7 @@ def test_no_color_and_the_no_color_flag_win_even_for_colour_requests(
     assert "\x1b[" not in workspace.plan(color=True).output
     drift = CliRunner().invoke(
         cli,
-        ["drift", str(workspace.root), "--emulator", str(workspace.db), "--var", "HOOK_TOKEN=x"],
+        ["drift", str(workspace.root), "--emulator", str(workspace.db), "--var", "HOOK_TOKEN=x-token-1"],
         color=True,
     )
     assert drift.exit_code == 2 and "\x1b[" not in drift.output

@@ -447,7 +447,14 @@ CASES = [
                 webhooks=[{"url": f"{HOOK}tok-old-77e1b0", "events": ["chat_ended"]}],
             )
         ),
-        {"configs/desk": {"actions": NEW, "fields": {"webhooks[0].url": ("(secret)", "(secret)")}}},
+        {
+            "configs/desk": {
+                "actions": NEW,
+                "fields": {
+                    "webhooks[0].url": (f"{HOOK}(secret; differs)", f"{HOOK}(secret)"),
+                },
+            }
+        },
     ),
 ]
 ERRORS = {p.id for p in CASES if isinstance(p.values[2], str)}

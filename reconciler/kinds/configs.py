@@ -8,7 +8,6 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     ConfigDict,
-    Field,
     WithJsonSchema,
     model_validator,
 )
@@ -20,34 +19,30 @@ from reconciler.kinds.fields import (
     Resource,
     ResourceSpec,
     Strict,
+    in_range,
     problem,
     required_unless_absent,
+    show,
     spec_enum,
     suggest,
 )
 from reconciler.kinds.prompts import LivePrompt
 from reconciler.kinds.tools import LiveTool
 
+NUDGE_INTERVAL = facts.Range(("nudges", "interval_secs"), 1, 1800, "s")
+"""(inference) The spec gives no range: a nudge after more silence than the longest timeout
+(1,800 s) could never happen, and zero or negative intervals are meaningless."""
+
 
 def config_range(*path: str) -> Any:
     """A number limited to the prose range that ``facts.CONFIG_RANGES`` gives for ``path``."""
     (rng,) = (r for r in facts.CONFIG_RANGES if r.path == path)
-
-    def check(value: float | None) -> float | None:
-        if value is not None and not rng.low <= value <= rng.high:
-            message = f"{rng.describe()} (got {value})"
-            raise problem("range", message)
-        return value
-
-    return [
-        AfterValidator(check),
-        Field(json_schema_extra={"minimum": rng.low, "maximum": rng.high}),
-    ]
+    return in_range(rng)
 
 
 def _https(url: str) -> str:
     if not facts.is_https_url(url):
-        message = f"must be a valid https URL (got {url!r})"
+        message = f"must be a valid https URL (got {show(url)})"
         raise problem("https_url", message)
     return url
 
@@ -62,7 +57,8 @@ def _evi_version_is_text(value: Any) -> Any:
 def _check_evi_version(value: str) -> str:
     if value not in facts.EVI_VERSIONS:
         allowed = ", ".join(repr(v) for v in facts.EVI_VERSIONS)
-        message = f"must be one of {allowed} (got {value!r}){suggest(value, facts.EVI_VERSIONS)}"
+        hint = suggest(value, facts.EVI_VERSIONS)
+        message = f"must be one of {allowed} (got {show(value)}){hint}"
         raise problem("evi_version", message)
     return value
 
@@ -131,7 +127,7 @@ class Interruption(Strict):
 
 class Nudges(Strict):
     enabled: bool | None = None
-    interval_secs: int | None = None
+    interval_secs: Annotated[int | None, *in_range(NUDGE_INTERVAL)] = None
 
 
 class InactivityTimeout(Strict):

@@ -28,14 +28,37 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
 from reconciler.hume import spec
+from reconciler.hume.facts import Range
+from reconciler.secrets import SecretSpan
+from reconciler.terminal import safe_line
 
 _NEVER_LIST = 12
 """Enums longer than this are not spelled out in error messages."""
+_SHOWN = 60
+"""Quoted values longer than this are cut in error messages (a value may be a megabyte long)."""
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""Every integer in a manifest fits in 64 bits (what JSON consumers, and the API, can hold)."""
 
 
 def problem(kind: str, message: str) -> PydanticCustomError:
     """A validation error whose ``message`` the loader shows as is (``ctx["message"]``)."""
     return PydanticCustomError(kind, "{message}", {"message": message})
+
+
+def show(value: Any) -> str:
+    """A value as error messages quote it: ``true``/``null`` as YAML writes them, strings quoted
+    and cut short."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    return repr(shorten(value)) if isinstance(value, str) else shorten(str(value))
+
+
+def shorten(text: str) -> str:
+    """``text``, cut to a readable length with an ellipsis."""
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "\u2026"
 
 
 def suggest(word: str, choices: Any) -> str:
@@ -55,7 +78,7 @@ def spec_enum(schema_name: str, what: str) -> Any:
 
     def check(value: str) -> str:
         if value not in values:
-            message = f"must be one of {choices} (got {value!r}){suggest(value, values)}"
+            message = f"must be one of {choices} (got {show(value)}){suggest(value, values)}"
             raise problem("enum", message)
         return value
 
@@ -68,17 +91,64 @@ def _uuid(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        message = f"must be a UUID (got {value!r})"
+        message = f"must be a UUID (got {show(value)})"
         raise problem("uuid", message) from None
 
 
-Name = Annotated[str, Field(min_length=1)]
+def in_range(rng: Range) -> list[Any]:
+    """Annotated metadata for a number limited to ``rng``, checked before conversion too (``1e29``
+    is out of range, not "too large for an integer"; ``true`` is no number, though pydantic reads
+    it as 1), and after it (a string from ``${...}``); the JSON Schema gets the bounds."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise problem("number_type", f"must be a number (got {show(value)})")
+        if isinstance(value, int | float) and not rng.low <= value <= rng.high:
+            raise problem("range", f"{rng.describe()} (got {show(value)})")
+        return value
+
+    return [
+        BeforeValidator(check),
+        AfterValidator(check),
+        Field(json_schema_extra={"minimum": rng.low, "maximum": rng.high}),
+    ]
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a resource: blank (Hume answers 422), or with a control or
+    bidi-control character (a name is printed everywhere, and could drive the terminal)."""
+    if not name.strip():
+        return f"must not be blank (got {show(name)})"
+    if safe_line(name) != name:
+        return f"must not contain control or bidi-control characters (got {show(name)})"
+    return None
+
+
+def _check_name(name: str) -> str:
+    message = name_problem(name)
+    if message is not None:
+        raise problem("name", message)
+    return name
+
+
+_HIDDEN = "\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028-\\u202e\\u2066-\\u2069"
+"""What ``terminal.safe_line`` escapes, as a JSON Schema (ECMA-262) class, for editors."""
+Name = Annotated[
+    str,
+    AfterValidator(_check_name),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": f"^[^{_HIDDEN}]*$"}),
+]
+"""A resource's name: its identity in Hume. Any text that is not blank and holds no control or
+bidi-control character."""
+VERSION_RANGE = Range(("version",), 0, INT64_MAX)
+"""An external reference's version: never negative, and a 64-bit integer like any other."""
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors (the loader adds a "did you mean" hint); values are immutable."""
+    """Unknown keys are errors (the loader adds a "did you mean" hint); values are immutable;
+    numbers are finite (``"nan"`` from a variable is no temperature)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Reference(Strict):
@@ -90,7 +160,7 @@ class Reference(Strict):
 
     name: Name | None = None
     id: Annotated[str, AfterValidator(_uuid)] | None = None
-    version: Annotated[int, Field(ge=0)] | None = None
+    version: Annotated[int | None, *in_range(VERSION_RANGE)] = None
 
     @model_validator(mode="after")
     def _one_identity(self) -> Reference:
@@ -199,8 +269,9 @@ class Loaded(BaseModel):
     """The fields the loader adds to what the user wrote."""
 
     source: Source
-    secret_paths: tuple[str, ...] = ()
-    """Field paths (``webhooks[0].url``) whose value contains a ``${secret:...}`` substitution."""
+    secret_spans: tuple[SecretSpan, ...] = ()
+    """Where each ``${secret:...}`` was substituted: the field's path (``webhooks[0].url``) and its
+    template, so that outputs mask exactly that and show the rest."""
 
 
 def is_true(value: Any) -> bool:

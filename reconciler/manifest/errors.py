@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reconciler.errors import UserError
+from reconciler.terminal import safe_line
 
 Path = tuple[str | int, ...]
 """A field path inside a document, e.g. ``("configs", 0, "language_model", "temperature")``."""
@@ -24,7 +25,11 @@ def format_path(path: Path) -> str:
 
 @dataclass(frozen=True, order=True)
 class ManifestError:
-    """One problem, at 1-based ``line``:``column`` of ``file`` (relative to the manifest root)."""
+    """One problem, at 1-based ``line``:``column`` of ``file`` (relative to the manifest root).
+
+    Shown as one line with control and bidi characters escaped: file names, keys and values come
+    from the input, which may be hostile.
+    """
 
     file: str
     line: int
@@ -34,7 +39,8 @@ class ManifestError:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}:{self.column}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return safe_line(text)
 
 
 class ManifestErrors(UserError):

@@ -6,6 +6,7 @@ reports all of them. The result, ``Manifests``, holds values only: later stages 
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path as FsPath
@@ -16,19 +17,18 @@ from pydantic_core import ErrorDetails
 
 from reconciler.errors import UserError
 from reconciler.kinds import KINDS, NAMES
-from reconciler.kinds.fields import Resource, Source, suggest
+from reconciler.kinds.fields import Resource, ResourceSpec, Source, show, suggest
 from reconciler.manifest import yamlread
 from reconciler.manifest.errors import ManifestError, ManifestErrors, Path, format_path
+from reconciler.manifest.files import Refused, read_bytes
 from reconciler.manifest.interpolate import expand
+from reconciler.manifest.limits import MAX_STRING, too_long
 from reconciler.manifest.model import Manifests, field_names_at, redact
-from reconciler.manifest.validate import (
-    NameReference,
-    References,
-    check_manifests,
-    name_references,
-)
+from reconciler.manifest.validate import NameReference, References, check_resources, name_references
+from reconciler.secrets import SecretSpan, template
 
 _SUFFIXES = (".yaml", ".yml")
+_ROOT = "the manifest root"
 
 _MESSAGES = {
     "missing": "required field is missing",
@@ -37,8 +37,19 @@ _MESSAGES = {
     "dict_type": "must be a mapping",
     "list_type": "must be a list",
     "tuple_type": "must be a list",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be a whole number",
+    "int_parsing_size": "must be a smaller integer",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
 }
-"""Pydantic messages reworded for YAML authors (others: "Input should be" -> "must be")."""
+"""Pydantic's messages, by error type, in the words of a YAML author. A test feeds bad values to
+every field so that each reachable type is here; any other would read "is not valid"."""
 
 
 def load_manifests(
@@ -56,20 +67,25 @@ def load_manifests(
 
 
 def _discover(path: FsPath) -> tuple[FsPath, list[tuple[FsPath, str]]]:
-    """The manifest root and its YAML files, each with the name errors show for it."""
-    if path.is_file():
-        return path.parent, [(path, path.name)]
-    if not path.is_dir():
+    """The manifest root and its YAML files, each with the name errors show for it.
+
+    Directories, symlinked ones included, are walked without following links; every other entry
+    with a YAML suffix is listed, so that reading it can refuse it (a FIFO, a link outside).
+    """
+    if path.is_dir():
+        files = []
+        for file in sorted(path.rglob("*")):
+            relative = file.relative_to(path)
+            hidden = any(part.startswith(".") for part in relative.parts)
+            if file.suffix in _SUFFIXES and not hidden and not file.is_dir():
+                files.append((file, relative.as_posix()))
+        if not files:
+            raise UserError(f"{path}: no *.yaml or *.yml files")
+        return path, files
+    if not path.exists():
         raise UserError(f"{path}: no such file or directory")
-    files = []
-    for file in sorted(path.rglob("*")):
-        relative = file.relative_to(path)
-        hidden = any(part.startswith(".") for part in relative.parts)
-        if file.suffix in _SUFFIXES and not hidden and file.is_file():
-            files.append((file, relative.as_posix()))
-    if not files:
-        raise UserError(f"{path}: no *.yaml or *.yml files")
-    return path, files
+    real = path.resolve()
+    return real.parent, [(real, path.name)]
 
 
 class _Where:
@@ -79,6 +95,7 @@ class _Where:
         self.display = display
         self.positions = document.positions
         self.start = document.start
+        self.rejected = document.rejected
 
     def error(self, path: Path, message: str) -> ManifestError:
         known = path
@@ -87,46 +104,62 @@ class _Where:
         line, column = self.positions[known] if known else self.start
         return ManifestError(self.display, line + 1, column + 1, format_path(path), message)
 
+    def rejects(self, path: Path) -> bool:
+        """Whether ``path`` is at or under a value that reading already reported."""
+        return bool(self.rejected) and any(path[:n] in self.rejected for n in range(len(path) + 1))
+
 
 class _Load:
-    """The state of one load: resources so far, errors so far, secrets so far."""
+    """The state of one load: resources so far, errors so far, secrets so far.
+
+    ``checked`` holds every resource that has a valid name, with the fields that are valid on
+    their own, so that the checks across resources (duplicate names, references) run in the same
+    pass as the field checks instead of after they are fixed; ``resources`` only the valid ones.
+    """
 
     def __init__(self, root: FsPath, variables: Mapping[str, str]) -> None:
-        self.root = root.resolve()
+        self.root = root
         self.variables = variables
         self.errors: list[ManifestError] = []
         self.secrets: set[str] = set()
         self.resources: dict[str, list[Resource]] = {kind: [] for kind in NAMES}
+        self.checked: dict[str, list[Resource]] = {kind: [] for kind in NAMES}
         self.where: dict[int, tuple[_Where, Path]] = {}
-        self.invalid_names: dict[str, set[str]] = {kind: set() for kind in NAMES}
         self.references: list[tuple[_Where, Path, NameReference]] = []
 
+    def report(self, where: _Where, path: Path, message: str) -> None:
+        """An error at ``path``, unless reading already reported the value there."""
+        if not where.rejects(path):
+            self.errors.append(where.error(path, message))
+
     def finish(self) -> Manifests:
-        manifests = Manifests.model_construct(
-            resources={kind: tuple(items) for kind, items in self.resources.items()},
-            secrets=frozenset(self.secrets),
-        )
-        for issue in check_manifests(manifests):
+        for issue in check_resources(self.checked):
             where, prefix = self.where[id(issue.resource)]
-            self.errors.append(where.error((*prefix, *issue.path), issue.message))
-        references = References(manifests, self.invalid_names)
+            self.report(where, (*prefix, *issue.path), issue.message)
+        references = References(self.checked)
         for where, prefix, reference in self.references:
             problem = references.problem(reference)
             if problem:
-                self.errors.append(where.error((*prefix, *reference.path), problem))
+                self.report(where, (*prefix, *reference.path), problem)
         if self.errors:
             raise ManifestErrors(
                 ManifestError(e.file, e.line, e.column, e.path, redact(e.message, self.secrets))
                 for e in self.errors
             )
-        return manifests
+        return Manifests.model_construct(
+            resources={kind: tuple(items) for kind, items in self.resources.items()},
+            secrets=frozenset(self.secrets),
+        )
 
     def file(self, file: FsPath, display: str) -> None:
-        def fail(line: int, column: int, message: str) -> None:
-            self.errors.append(ManifestError(display, line, column, "", message))
+        def fail(line: int, column: int, message: str, path: Path = ()) -> None:
+            self.errors.append(ManifestError(display, line, column, format_path(path), message))
 
         try:
-            data = file.read_bytes()
+            data = read_bytes(file, self.root, _ROOT)
+        except Refused as exc:
+            fail(1, 1, f"this file {exc}")
+            return
         except OSError as exc:
             fail(1, 1, f"cannot read file: {exc.strerror}")
             return
@@ -139,7 +172,7 @@ class _Load:
             return
         result = yamlread.parse(text)
         for problem in result.problems:
-            fail(problem.position[0] + 1, problem.position[1] + 1, problem.message)
+            fail(problem.position[0] + 1, problem.position[1] + 1, problem.message, problem.path)
         documents = [d for d in result.documents if d.value is not None]
         if not documents and not result.problems:
             fail(1, 1, "empty file: expected prompts, tools and/or configs")
@@ -148,118 +181,132 @@ class _Load:
 
     def document(self, file: FsPath, where: _Where, value: Any) -> None:
         if not isinstance(value, dict):
-            self.errors.append(
-                where.error((), "a manifest document must be a mapping of prompts, tools, configs")
-            )
+            message = "a manifest document must be a mapping of prompts, tools, configs"
+            self.report(where, (), message)
             return
         for kind, items in value.items():
             if kind not in KINDS:
-                message = f"unknown key {kind!r}{suggest(kind, NAMES)}"
-                self.errors.append(where.error((kind,), message))
+                self.report(where, (kind,), f"unknown key {show(kind)}{suggest(kind, NAMES)}")
             elif isinstance(items, list):
                 for index, item in enumerate(items):
                     self.resource(file, where, kind, index, item)
             elif items is not None:
-                self.errors.append(where.error((kind,), f"must be a list of {kind}"))
+                self.report(where, (kind,), f"must be a list of {kind}")
 
     def resource(self, file: FsPath, where: _Where, kind: str, index: int, raw: Any) -> None:
         prefix: Path = (kind, index)
-        secret_paths: list[str] = []
-        raw = self.interpolate(raw, prefix, where, secret_paths)
+        secret_spans: list[SecretSpan] = []
+        raw = self.interpolate(raw, prefix, where, secret_spans)
         if not isinstance(raw, dict):
-            self.errors.append(where.error(prefix, f"must be a mapping (a {KINDS[kind].singular})"))
+            self.report(where, prefix, f"must be a mapping (a {KINDS[kind].singular})")
             return
-        if isinstance(raw.get("name"), str):
-            self.invalid_names[kind].add(raw["name"])
-        self.references.extend((where, prefix, ref) for ref in name_references(KINDS[kind], raw))
-        spec_class = KINDS[kind].spec
+        descriptor = KINDS[kind]
+        self.references.extend((where, prefix, ref) for ref in name_references(descriptor, raw))
         problems = [
-            where.error((*prefix, field), message)
-            for field, message in spec_class.presence_problems(raw)
+            ((*prefix, field), message) for field, message in descriptor.spec.presence_problems(raw)
         ]
+        spec: ResourceSpec | None
         try:
-            spec = spec_class.model_validate(raw)
+            spec = descriptor.spec.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(self.pydantic_error(where, kind, prefix, e) for e in exc.errors())
-        if problems:
-            self.errors.extend(problems)
+            details = exc.errors()
+            problems.extend(self.pydantic_error(kind, prefix, error) for error in details)
+            spec = _readable(descriptor.spec, raw, details)
+        for path, message in problems:
+            self.report(where, path, message)
+        if spec is None:
             return
-        self.invalid_names[kind].discard(spec.name)
         fields = dict(spec)
-        text_file = KINDS[kind].text_file
-        if text_file and fields[text_file[0]] is not None and not spec.absent:
+        text_file = descriptor.text_file
+        if not problems and text_file and fields[text_file[0]] is not None and not spec.absent:
             file_field, text_field = text_file
             place = (*prefix, file_field)
             fields[text_field] = self.read_text_file(file, fields[file_field], where, place)
         line, column = where.positions.get(prefix, where.start)
-        loaded = KINDS[kind].resource.model_construct(
-            _fields_set=spec.model_fields_set | {"source", "secret_paths"},
+        loaded = descriptor.resource.model_construct(
+            _fields_set=spec.model_fields_set | {"source", "secret_spans"},
             **fields,
             source=Source(file=where.display, line=line + 1, column=column + 1),
-            secret_paths=tuple(secret_paths),
+            secret_spans=tuple(secret_spans),
         )
-        self.resources[kind].append(loaded)
+        self.checked[kind].append(loaded)
         self.where[id(loaded)] = (where, prefix)
+        if not problems:
+            self.resources[kind].append(loaded)
 
-    def interpolate(self, value: Any, path: Path, where: _Where, secret_paths: list[str]) -> Any:
+    def interpolate(
+        self, value: Any, path: Path, where: _Where, secret_spans: list[SecretSpan]
+    ) -> Any:
         """``value`` with ``${...}`` expanded in every string (shared values are not mutated)."""
         if isinstance(value, str):
             if "${" not in value:
                 return value
             expansion = expand(value, self.variables)
             for problem in expansion.problems:
-                self.errors.append(where.error(path, problem))
+                self.report(where, path, problem)
+            if len(expansion.text) > MAX_STRING:
+                self.report(where, path, too_long(expansion.text))
             if expansion.secrets:
                 self.secrets.update(expansion.secrets)
-                secret_paths.append(format_path(path[2:]))
+                parts = template(expansion.text, expansion.secrets)
+                secret_spans.append(SecretSpan(path=format_path(path[2:]), parts=parts))
             return expansion.text
         if isinstance(value, dict):
             expanded = {
-                k: self.interpolate(v, (*path, k), where, secret_paths) for k, v in value.items()
+                k: self.interpolate(v, (*path, k), where, secret_spans) for k, v in value.items()
             }
             return value if all(expanded[k] is value[k] for k in value) else expanded
         if isinstance(value, list):
             items = [
-                self.interpolate(v, (*path, i), where, secret_paths) for i, v in enumerate(value)
+                self.interpolate(v, (*path, i), where, secret_spans) for i, v in enumerate(value)
             ]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         return value
 
-    def pydantic_error(
-        self, where: _Where, kind: str, prefix: Path, error: ErrorDetails
-    ) -> ManifestError:
+    def pydantic_error(self, kind: str, prefix: Path, error: ErrorDetails) -> tuple[Path, str]:
+        """Where ``error`` is, and what it says in plain words."""
         loc = error["loc"]
         path = (*prefix, *loc)
         kind_of_error = error["type"]
         if kind_of_error == "extra_forbidden":
             allowed = field_names_at(KINDS[kind].spec, loc[:-1])
-            return where.error(path, f"unknown field {loc[-1]!r}{suggest(str(loc[-1]), allowed)}")
+            return path, f"unknown field {show(loc[-1])}{suggest(str(loc[-1]), allowed)}"
         if "message" in error.get("ctx", {}):
-            return where.error(path, error["msg"])
-        message = _MESSAGES.get(kind_of_error) or error["msg"].replace("Input should be", "must be")
+            return path, error["msg"]
+        message = _MESSAGES.get(kind_of_error, "is not valid")
         value = error.get("input")
         if kind_of_error != "missing" and (value is None or isinstance(value, str | int | float)):
-            message += f" (got {_show(value)})"
-        return where.error(path, message)
+            message += f" (got {show(value)})"
+        return path, message
 
     def read_text_file(self, file: FsPath, text_file: str, where: _Where, path: Path) -> str | None:
-        """The contents of a ``text_file``, which must stay inside the manifest root."""
-        target = (file.parent / text_file).resolve()
-        if not target.is_relative_to(self.root):
-            self.errors.append(where.error(path, f"{text_file!r} is outside the manifest root"))
-            return None
+        """The contents of a ``text_file`` (universal newlines, as ``open`` reads text): a regular
+        file inside the manifest root, of at most ``MAX_STRING`` characters."""
+        shown = show(text_file)
         try:
-            return target.read_text(encoding="utf-8")
+            data = read_bytes(file.parent / text_file, self.root, _ROOT)
+            text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8").read()
+        except Refused as exc:
+            message = f"{shown} {exc}"
         except UnicodeDecodeError:
-            self.errors.append(where.error(path, f"cannot read {text_file!r}: not valid UTF-8"))
+            message = f"cannot read {shown}: not valid UTF-8"
         except OSError as exc:
-            self.errors.append(where.error(path, f"cannot read {text_file!r}: {exc.strerror}"))
+            message = f"cannot read {shown}: {exc.strerror}"
+        else:
+            if len(text) <= MAX_STRING:
+                return text
+            message = f"{shown} is {too_long(text)}"
+        self.report(where, path, message)
         return None
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if value is None:
-        return "null"
-    return repr(value) if isinstance(value, str) else str(value)
+def _readable(
+    spec: type[ResourceSpec], raw: dict[str, Any], errors: list[ErrorDetails]
+) -> ResourceSpec | None:
+    """A resource that failed validation, with only its fields that are valid on their own, for
+    the checks across resources; None if its name is not one of them."""
+    failed = {error["loc"][0] for error in errors if error["loc"]}
+    try:
+        return spec.model_validate({key: v for key, v in raw.items() if key not in failed})
+    except ValidationError:
+        return None

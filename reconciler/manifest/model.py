@@ -6,9 +6,11 @@ the registry, so a new kind appears in the format, the schema and the desired st
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, get_args
+from urllib.parse import quote, quote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, create_model, field_validator
 
@@ -61,11 +63,25 @@ class Manifests(BaseModel):
 
 
 def redact(text: str, secrets: frozenset[str] | set[str]) -> str:
-    """``text`` with every value of ``secrets`` replaced by ``(secret)`` (longest first)."""
+    """``text`` with every value of ``secrets`` replaced by ``(secret)`` (longest first), also
+    as JSON and URLs escape it: the net under masking by position (``reconciler.secrets``)."""
     if not secrets:
         return text
-    pattern = "|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True) if s)
+    forms = {form for secret in secrets if secret for form in _forms(secret)}
+    pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
     return re.sub(pattern, "(secret)", text) if pattern else text
+
+
+def _forms(secret: str) -> set[str]:
+    """How a secret can appear in an output: as it is, JSON-escaped, URL-encoded."""
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret),
+        quote(secret),
+    }
 
 
 def field_names_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:

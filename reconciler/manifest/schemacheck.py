@@ -6,10 +6,14 @@ default dialect we first try a flattened copy of that meta-schema (the vocabular
 schema, ``$dynamicRef: "#meta"`` replaced by ``$ref: "#"``, which is where it resolves when no
 dialect extends 2020-12). It is five times faster; a schema it rejects, or any other dialect, goes
 to ``check_schema``, which stays the authority and words the error.
+
+``$schema`` is checked first: jsonschema fails with a traceback on one that is not a string, and
+quietly applies 2020-12 for a URI it does not know, which would check a typo'd dialect as another.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from functools import cache
 from typing import Any
 from urllib.parse import urljoin
@@ -18,6 +22,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.validators import validator_for
 from jsonschema_specifications import REGISTRY
+
+from reconciler.kinds.fields import show
 
 _VOCABULARY_KEYWORDS = ("$id", "$schema", "$vocabulary", "$dynamicAnchor", "$comment", "title")
 
@@ -54,6 +60,15 @@ def _flat_meta_validator() -> Draft202012Validator:
 
 def schema_error(schema: Any) -> SchemaError | None:
     """Why ``schema`` is not a valid JSON Schema of its dialect (``$schema``, default 2020-12)."""
+    if isinstance(schema, dict) and "$schema" in schema:
+        dialect = schema["$schema"]
+        known = isinstance(dialect, str) and validator_for(schema, default=None) is not None
+        if not known:
+            message = (
+                f"$schema must be the URI of a JSON Schema dialect that evictl knows, such as "
+                f"{Draft202012Validator.META_SCHEMA['$id']} (got {show(dialect)})"
+            )
+            return SchemaError(message, path=deque(["$schema"]))
     validator = validator_for(schema)
     if validator is Draft202012Validator and _flat_meta_validator().is_valid(schema):
         return None

@@ -1,21 +1,25 @@
 """Checks that span resources or need more than a field type: names, references, JSON Schemas.
 
 Each check yields an ``Issue`` against a resource and a path inside it; the loader turns issues into
-located errors, since it alone knows where each resource came from.
+located errors, since it alone knows where each resource came from. The loader also passes the
+resources that failed field validation (with their valid fields), so these checks report in the
+same run as the field errors.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.kinds import KINDS, NAMES, REGISTRY, Kind
-from reconciler.kinds.fields import Resource, is_true, suggest
+from reconciler.kinds.fields import Resource, is_true, name_problem, show, suggest
 from reconciler.manifest.errors import Path
-from reconciler.manifest.model import Manifests
 from reconciler.manifest.schemacheck import schema_error
+
+Resources = Mapping[str, Sequence[Resource]]
+"""Resources by kind (``prompts``)."""
 
 
 @dataclass(frozen=True)
@@ -27,17 +31,17 @@ class Issue:
     message: str
 
 
-def check_manifests(manifests: Manifests) -> Iterator[Issue]:
+def check_resources(by_kind: Resources) -> Iterator[Issue]:
     """Name clashes between resources, and invalid JSON Schemas (a tool's parameters)."""
     for kind in REGISTRY:
-        resources = manifests.of_kind(kind.name)
+        resources = by_kind.get(kind.name, ())
         yield from _check_names(kind, resources)
         for name in kind.json_schemas:
             for resource in resources:
                 yield from _check_schema(resource, name)
 
 
-def _check_names(kind: Kind, resources: tuple[Resource, ...]) -> Iterator[Issue]:
+def _check_names(kind: Kind, resources: Sequence[Resource]) -> Iterator[Issue]:
     """Duplicate names, and names that are both a current and a previous name."""
     what = kind.singular
     by_name: dict[str, Resource] = {}
@@ -45,22 +49,22 @@ def _check_names(kind: Kind, resources: tuple[Resource, ...]) -> Iterator[Issue]
     for resource in resources:
         first = by_name.setdefault(resource.name, resource)
         if first is not resource:
-            message = f"duplicate {what} name {resource.name!r} (also at {first.source})"
+            message = f"duplicate {what} name {show(resource.name)} (also at {first.source})"
             yield Issue(resource, ("name",), message)
     for resource in resources:
         for index, previous in enumerate(resource.previous_names):
             current = by_name.get(previous)
             claimed = by_previous.setdefault(previous, resource)
             if current is resource:
-                message = f"{previous!r} is this {what}'s own name"
+                message = f"{show(previous)} is this {what}'s own name"
             elif current is not None:
                 message = (
-                    f"{previous!r} is also the name of the {what} at {current.source}: "
+                    f"{show(previous)} is also the name of the {what} at {current.source}: "
                     "a name cannot be both current and previous"
                 )
             elif claimed is not resource:
                 message = (
-                    f"{previous!r} is also a previous name of {what} {claimed.name!r} "
+                    f"{show(previous)} is also a previous name of {what} {show(claimed.name)} "
                     f"({claimed.source}): only one can be renamed from it"
                 )
             else:
@@ -87,7 +91,8 @@ class NameReference:
 
 
 def name_references(kind: Kind, raw: Mapping[str, Any]) -> list[NameReference]:
-    """The by-name references of a resource as written (it need not be valid otherwise)."""
+    """The by-name references of a resource as written (it need not be valid otherwise); a name
+    that could name no resource is left to the reference's own field error."""
     if is_true(raw.get("absent")):
         return []
     written: list[tuple[str, Path, Any]] = []
@@ -100,26 +105,23 @@ def name_references(kind: Kind, raw: Mapping[str, Any]) -> list[NameReference]:
     references = []
     for kind, path, value in written:
         name = value.get("name") if isinstance(value, dict) and "id" not in value else value
-        if isinstance(name, str):
+        if isinstance(name, str) and name_problem(name) is None:
             references.append(NameReference(kind, name, path))
     return references
 
 
 class References:
-    """Resolves by-name references against the manifests.
+    """Resolves by-name references against the resources (those that failed validation included,
+    so that one broken prompt does not also make every config that names it report a dangling
+    reference)."""
 
-    ``invalid_names`` are the names of resources that failed to load: they still count as defined,
-    so that one broken prompt does not also make every config that names it report a dangling one.
-    """
-
-    def __init__(self, manifests: Manifests, invalid_names: Mapping[str, set[str]]) -> None:
-        self.invalid_names = invalid_names
+    def __init__(self, by_kind: Resources) -> None:
         self.named: dict[str, dict[str, list[Resource]]] = {}
         self.renamed: dict[str, dict[str, Resource]] = {}
         for kind in NAMES:
             named: dict[str, list[Resource]] = defaultdict(list)
             renamed: dict[str, Resource] = {}
-            for resource in manifests.of_kind(kind):
+            for resource in by_kind.get(kind, ()):
                 named[resource.name].append(resource)
                 renamed.update(dict.fromkeys(resource.previous_names, resource))
             self.named[kind], self.renamed[kind] = named, renamed
@@ -132,14 +134,15 @@ class References:
         if len(matches) > 1:
             where = ", ".join(str(r.source) for r in matches)
             return (
-                f"ambiguous {what} reference {name!r}: {len(matches)} {kind} are named so ({where})"
+                f"ambiguous {what} reference {show(name)}: {len(matches)} {kind} are named so "
+                f"({where})"
             )
         if matches:
             if matches[0].absent:
-                return f"refers to {what} {name!r}, which is marked absent ({matches[0].source})"
-            return None
-        if name in self.invalid_names.get(kind, ()):
+                where = matches[0].source
+                return f"refers to {what} {show(name)}, which is marked absent ({where})"
             return None
         if name in self.renamed[kind]:
-            return f"unknown {what} {name!r}: it was renamed to {self.renamed[kind][name].name!r}"
-        return f"unknown {what} {name!r}{suggest(name, self.named[kind])}"
+            renamed = show(self.renamed[kind][name].name)
+            return f"unknown {what} {show(name)}: it was renamed to {renamed}"
+        return f"unknown {what} {show(name)}{suggest(name, self.named[kind])}"

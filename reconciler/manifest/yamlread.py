@@ -5,10 +5,13 @@ several seconds. libyaml's C parser (through PyYAML) emits events with positions
 magnitude faster, so we build plain values from those events ourselves. That also gives us what
 manifests need from a loader: no tags at all (not even ``!!str``), duplicate keys rejected, and the
 YAML 1.2 core schema for plain scalars (``yes``/``no``/``on``/``off`` and dates stay strings).
+It is also where input is bounded (``reconciler.manifest.limits``): nesting depth and alias growth
+stop the file, while an over-long string or a number out of range is a problem at its path.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +19,15 @@ from typing import Any
 
 import yaml
 
+from reconciler.kinds.fields import INT64_MAX, INT64_MIN, shorten, show
 from reconciler.manifest.errors import Path
+from reconciler.manifest.limits import (
+    MAX_ALIAS_GROWTH,
+    MAX_ALIASED_CHARS,
+    MAX_DEPTH,
+    MAX_STRING,
+    too_long,
+)
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -28,58 +39,84 @@ _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": Fal
 _INT = re.compile(r"[-+]?[0-9]+$")
 _INT_BASE = re.compile(r"0o[0-7]+$|0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_SPECIAL_FLOATS = {
-    ".inf": float("inf"),
-    ".Inf": float("inf"),
-    ".INF": float("inf"),
-    "+.inf": float("inf"),
-    "+.Inf": float("inf"),
-    "+.INF": float("inf"),
-    "-.inf": float("-inf"),
-    "-.Inf": float("-inf"),
-    "-.INF": float("-inf"),
-    ".nan": float("nan"),
-    ".NaN": float("nan"),
-    ".NAN": float("nan"),
-}
+_NON_FINITE = re.compile(r"[-+]?\.(inf|Inf|INF)$|\.(nan|NaN|NAN)$")
+_INT64_DIGITS = len(str(INT64_MAX))
 _STANDARD_TAGS = "tag:yaml.org,2002:"
 _MAY_NOT_BE_STRING = frozenset("0123456789+-.~nNtTfF")
-_MAX_NODES_PER_EVENT = 100
-"""Alias expansion cap (nodes built per parser event): stops "billion laughs" documents."""
+
+
+@dataclass(frozen=True)
+class OutOfRange:
+    """A plain scalar that reads as a number no manifest may hold: one that is not finite (JSON
+    has no NaN or Infinity), or an integer beyond 64 bits."""
+
+    text: str
+    integer: bool
+
+    @property
+    def message(self) -> str:
+        if self.integer:
+            return f"must be between {INT64_MIN} and {INT64_MAX} (got {shorten(self.text)})"
+        return f"must be a finite number (got {shorten(self.text)})"
 
 
 def resolve_plain(text: str) -> Any:
-    """The value of a plain (unquoted, untagged) scalar under the YAML 1.2 core schema."""
+    """The value of a plain (unquoted, untagged) scalar under the YAML 1.2 core schema, or
+    ``OutOfRange`` for a number beyond what manifests allow."""
     if text and text[0] not in _MAY_NOT_BE_STRING:
         return text
     if text in _NULLS:
         return None
     if text in _BOOLS:
         return _BOOLS[text]
-    if _INT.match(text):
-        return int(text)
-    if _INT_BASE.match(text):
-        return int(text, 0)
+    if _INT.match(text) or _INT_BASE.match(text):
+        return _integer(text)
     if _FLOAT.match(text):
-        return float(text)
-    return _SPECIAL_FLOATS.get(text, text)
+        number = float(text)
+        return number if math.isfinite(number) else OutOfRange(text, integer=False)
+    return OutOfRange(text, integer=False) if _NON_FINITE.match(text) else text
+
+
+def _integer(text: str) -> int | OutOfRange:
+    """``int()`` refuses decimals of over 4,300 digits; no 64-bit integer has over 19."""
+    decimal = text.lstrip("+-").lstrip("0")
+    if decimal.isdigit() and len(decimal) > _INT64_DIGITS:
+        return OutOfRange(text, integer=True)
+    number = int(text, 0) if _INT_BASE.match(text) else int(text)
+    return number if INT64_MIN <= number <= INT64_MAX else OutOfRange(text, integer=True)
 
 
 @dataclass
 class Document:
-    """One YAML document: its value, and the position of each key (for mapping entries) or item."""
+    """One YAML document: its value, and the position of each key (for mapping entries) or item.
+
+    ``rejected`` holds the paths of values already reported as problems (a number out of range,
+    an over-long string): they stay in ``value`` as written, and later checks skip them.
+    """
 
     value: Any
     positions: dict[Path, Position]
     start: Position
+    rejected: set[Path] = field(default_factory=set)
 
 
 @dataclass
 class Problem:
-    """A syntax-level problem, at a 0-based position."""
+    """A problem found while reading, at a 0-based position (and at ``path``, if it has one)."""
 
     position: Position
     message: str
+    path: Path = ()
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """An anchored value, and what repeating it through an alias adds."""
+
+    value: Any
+    nodes: int
+    chars: int
+    height: int
 
 
 @dataclass
@@ -96,65 +133,100 @@ class _Composer:
     def __init__(self, events: Iterator[yaml.Event], result: ParseResult) -> None:
         self.events = events
         self.result = result
-        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.rejected: set[Path] = set()
+        self.anchors: dict[str, _Anchor] = {}
         self.nodes = 0
+        self.chars = 0
+        self.aliased_chars = 0
+        self.deepest = 0
         self.events_seen = 0
 
     def document(self) -> Document:
         self.anchors = {}
+        self.rejected = set()
         positions: dict[Path, Position] = {}
         event = self._next()
         start = _position(event)
-        value = self._node(event, (), positions)
-        return Document(value, positions, start)
+        value = self._node(event, (), positions, 1)
+        return Document(value, positions, start, self.rejected)
 
     def _next(self) -> yaml.Event:
         self.events_seen += 1
         return next(self.events)
 
-    def _problem(self, event: yaml.Event, message: str) -> None:
-        self.result.problems.append(Problem(_position(event), message))
+    def _problem(self, event: yaml.Event, message: str, path: Path = ()) -> None:
+        self.result.problems.append(Problem(_position(event), message, path))
 
-    def _node(self, event: yaml.Event, path: Path, positions: dict[Path, Position]) -> Any:
+    def _node(
+        self, event: yaml.Event, path: Path, positions: dict[Path, Position], depth: int
+    ) -> Any:
         if isinstance(event, yaml.AliasEvent):
-            return self._alias(event)
+            return self._alias(event, depth)
+        if depth > MAX_DEPTH:
+            raise _Refused(_position(event), _TOO_DEEP)
         tag = event.tag
         if tag is not None:
             self._problem(event, _tag_problem(tag))
-        before = self.nodes
+        nodes, chars, outer_deepest = self.nodes, self.chars, self.deepest
         self.nodes += 1
+        self.deepest = depth
         if isinstance(event, yaml.ScalarEvent):
-            value = resolve_plain(event.value) if event.implicit[0] else event.value
+            value = self._scalar(event, path)
         elif isinstance(event, yaml.SequenceStartEvent):
-            value = self._sequence(path, positions)
+            value = self._sequence(path, positions, depth)
         else:
-            value = self._mapping(event, path, positions)
+            value = self._mapping(event, path, positions, depth)
         if event.anchor is not None:
-            self.anchors[event.anchor] = (value, self.nodes - before)
+            grown = (self.nodes - nodes, self.chars - chars, self.deepest - depth)
+            self.anchors[event.anchor] = _Anchor(value, *grown)
+        self.deepest = max(outer_deepest, self.deepest)
         return value
 
-    def _alias(self, event: yaml.AliasEvent) -> Any:
-        if event.anchor not in self.anchors:
+    def _scalar(self, event: yaml.ScalarEvent, path: Path) -> Any:
+        """The scalar's value; a number out of range or an over-long string is a problem at
+        ``path`` and stays as written."""
+        value = resolve_plain(event.value) if event.implicit[0] else event.value
+        if isinstance(value, OutOfRange):
+            self._reject(event, path, value.message)
+            return value.text
+        if isinstance(value, str):
+            self.chars += len(value)
+            if len(value) > MAX_STRING:
+                self._reject(event, path, too_long(value))
+        return value
+
+    def _reject(self, event: yaml.Event, path: Path, message: str) -> None:
+        self.rejected.add(path)
+        self._problem(event, message, path)
+
+    def _alias(self, event: yaml.AliasEvent, depth: int) -> Any:
+        anchor = self.anchors.get(event.anchor)
+        if anchor is None:
             self._problem(event, f"undefined or recursive alias *{event.anchor}")
             return None
-        value, size = self.anchors[event.anchor]
-        self.nodes += size
-        if self.nodes > _MAX_NODES_PER_EVENT * self.events_seen:
-            raise _TooManyAliases(_position(event))
-        return value
+        if depth + anchor.height > MAX_DEPTH:
+            raise _Refused(_position(event), _TOO_DEEP)
+        self.nodes += anchor.nodes
+        self.chars += anchor.chars
+        self.aliased_chars += anchor.chars
+        self.deepest = max(self.deepest, depth + anchor.height)
+        too_many = self.nodes > MAX_ALIAS_GROWTH * self.events_seen
+        if too_many or self.aliased_chars > MAX_ALIASED_CHARS:
+            raise _Refused(_position(event), "malformed YAML: too many alias expansions")
+        return anchor.value
 
-    def _sequence(self, path: Path, positions: dict[Path, Position]) -> list[Any]:
+    def _sequence(self, path: Path, positions: dict[Path, Position], depth: int) -> list[Any]:
         items: list[Any] = []
         event = self._next()
         while not isinstance(event, yaml.SequenceEndEvent):
             item_path = (*path, len(items))
             positions[item_path] = _position(event)
-            items.append(self._node(event, item_path, positions))
+            items.append(self._node(event, item_path, positions, depth + 1))
             event = self._next()
         return items
 
     def _mapping(
-        self, start: yaml.Event, path: Path, positions: dict[Path, Position]
+        self, start: yaml.Event, path: Path, positions: dict[Path, Position], depth: int
     ) -> dict[str, Any]:
         mapping: dict[str, Any] = {}
         merges: list[Any] = []
@@ -163,19 +235,19 @@ class _Composer:
             key_event = event
             if not isinstance(key_event, yaml.ScalarEvent):
                 self._problem(key_event, "mapping keys must be plain strings")
-                self._node(key_event, path, {})
-                self._node(self._next(), path, {})
+                self._node(key_event, path, {}, depth + 1)
+                self._node(self._next(), path, {}, depth + 1)
                 event = self._next()
                 continue
             if key_event.tag is not None:
                 self._problem(key_event, _tag_problem(key_event.tag))
             key = key_event.value
             key_path = (*path, key)
-            value = self._node(self._next(), key_path, positions)
+            value = self._node(self._next(), key_path, positions, depth + 1)
             if key == "<<" and key_event.implicit[0]:
                 merges.extend(value if isinstance(value, list) else [value])
             elif key in mapping:
-                self._problem(key_event, f"duplicate key {key!r}")
+                self._problem(key_event, f"duplicate key {show(key)}")
             else:
                 positions[key_path] = _position(key_event)
                 mapping[key] = value
@@ -189,9 +261,15 @@ class _Composer:
         return mapping
 
 
-class _TooManyAliases(Exception):
-    def __init__(self, position: Position) -> None:
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep: the rest of the file is not read"
+
+
+class _Refused(Exception):
+    """Input that stops the parse: too deep, or too many alias expansions."""
+
+    def __init__(self, position: Position, message: str) -> None:
         self.position = position
+        self.message = message
 
 
 def _tag_problem(tag: str) -> str:
@@ -224,6 +302,6 @@ def parse(text: str) -> ParseResult:
         before = text[: exc.position]
         position = (before.count("\n"), exc.position - (before.rfind("\n") + 1))
         result.problems.append(Problem(position, f"malformed YAML: {exc.reason}"))
-    except _TooManyAliases as exc:
-        result.problems.append(Problem(exc.position, "malformed YAML: too many alias expansions"))
+    except _Refused as exc:
+        result.problems.append(Problem(exc.position, exc.message))
     return result

@@ -19,8 +19,10 @@ Format (``format_version`` 2), also what ``evictl plan --format json`` prints:
   new_version will post), ``refs`` (the references it will post: ``{field, target}`` for a
   resource these manifests manage, pinned by apply to the version the run leaves it at, or
   ``{field, id, version}`` as given), ``depends_on`` (the addresses whose changes apply must
-  finish first), ``source`` (``file:line``) and ``unreadable`` (why the resource could not be read
-  in full, when Hume did not answer: then it has no actions and apply fails it).
+  finish first), ``source`` (``file:line``), ``secrets`` (where the manifest substitutes a
+  secret: each field's path and template, ``null`` in the secret's place) and ``unreadable``
+  (why the resource could not be read in full, when Hume did not answer: then it has no actions
+  and apply fails it).
 - ``summary``: counts per action.
 
 Reasons, by ``type``: ``dependency_created`` and ``dependency_new_version`` (``subject``: the
@@ -32,7 +34,9 @@ live resource ``live_name``/``id``), ``older_versions_use`` (a delete leaves old
 ``users`` pinning it), ``still_used`` (only in drift's plans: live ``users`` still use what is
 deleted; a plan to apply stops instead).
 
-Secret values never reach a serialised plan: ``dump`` takes the redactor of the manifests.
+Secret values never reach a serialised plan: ``body`` is masked at the ``secrets`` spans when a
+change is serialised, field changes are masked when planned (both sides), and ``dump`` also
+redacts every string by value with the manifests' redactor.
 """
 
 from __future__ import annotations
@@ -41,9 +45,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from reconciler.kinds import KINDS
+from reconciler.secrets import SecretSpan, desired_mask, mask_value
 
 ActionKind = Literal["create", "rename", "new_version", "update_description", "delete"]
 FORMAT_VERSION = 2
@@ -172,6 +177,19 @@ class Change(_Value):
     unreadable: str | None = None
     """Why the live resource could not be read in full: it is left out (no actions), and apply
     fails it, skipping what depends on it."""
+    secrets: tuple[SecretSpan, ...] = ()
+    """Where the manifest substitutes secrets: ``body`` is masked there whenever the change is
+    serialised (plan files, JSON, renderings), while apply posts the real values."""
+
+    @field_serializer("body")
+    def _masked_body(self, body: dict[str, Any] | None) -> dict[str, Any] | None:
+        if body is None or not self.secrets:
+            return body
+        json_strings = KINDS[self.kind].json_strings
+        return {
+            key: mask_value(key, value, self.secrets, desired_mask, json_strings)
+            for key, value in body.items()
+        }
 
     @property
     def singular(self) -> str:

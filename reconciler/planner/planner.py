@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -41,9 +41,8 @@ from reconciler.planner.plan import (
     StalePin,
     StillUsed,
 )
+from reconciler.secrets import SecretSpan, desired_mask, mask_value
 from reconciler.snapshot import Snapshot
-
-SECRET = "(secret)"
 
 
 class PlanError(UserError):
@@ -78,38 +77,20 @@ def _spell_out_inherited(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _path_keys(path: str) -> tuple[str, ...]:
-    """``webhooks[0].url`` → ``("webhooks", "url")``: the keys of a path, list positions dropped."""
-    return tuple(part for part in re.split(r"[.\[\]]", path) if part and not part.isdigit())
+def _hide_secrets(
+    field: FieldChange, spans: Sequence[SecretSpan], redact: Callable[[str], str]
+) -> FieldChange:
+    """``field`` with both sides masked exactly where the manifest substitutes a secret.
 
-
-def _mask(value: Any, keys: tuple[str, ...]) -> Any:
-    """``value`` with whatever lies at ``keys`` (in every list item) replaced by ``SECRET``."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [_mask(item, keys) for item in value]
-    if not keys:
-        return SECRET
-    if isinstance(value, dict) and keys[0] in value:
-        return {**value, keys[0]: _mask(value[keys[0]], keys[1:])}
-    return value
-
-
-def _hide_secrets(field: FieldChange, secret_paths: Sequence[str]) -> FieldChange:
-    """``field`` with both sides masked where the manifest substitutes a secret.
-
-    Redaction by value cannot hide the live side: after a secret is rotated, the live value is
-    the old secret, which the manifests no longer know. Masking by position hides both.
+    Redaction by value cannot hide the live side alone: after a secret is rotated, the live
+    value holds the old secret, which the manifests no longer know. So the live side is matched
+    against the desired value's template (``reconciler.secrets``).
     """
-    keys = _path_keys(field.path)
-    for secret in map(_path_keys, secret_paths):
-        if secret[: len(keys)] == keys:
-            rest = secret[len(keys) :]
-            field = field.model_copy(
-                update={"before": _mask(field.before, rest), "after": _mask(field.after, rest)}
-            )
-    return field
+    if not spans:
+        return field
+    before = mask_value(field.path, field.before, spans, lambda s, text: s.mask_live(text, redact))
+    after = mask_value(field.path, field.after, spans, desired_mask)
+    return field.model_copy(update={"before": before, "after": after})
 
 
 class _Resolved(NamedTuple):
@@ -162,7 +143,9 @@ class _Planner:
             "kind": kind.name,
             "name": resource.name,
             "source": str(resource.source),
+            "secrets": resource.secret_spans,
         }
+        redact = self.desired.redact
         if live is not None:
             base.update(
                 id=live.id,
@@ -206,8 +189,10 @@ class _Planner:
             notes=tuple(notes),
             **base,
             actions=tuple(actions),
-            fields=tuple(_hide_secrets(field, resource.secret_paths) for field in fields),
-            description=_hide_secrets(description, resource.secret_paths) if old != new else None,
+            fields=tuple(_hide_secrets(f, resource.secret_spans, redact) for f in fields),
+            description=_hide_secrets(description, resource.secret_spans, redact)
+            if old != new
+            else None,
             reasons=tuple(reasons),
         )
 
