@@ -153,6 +153,9 @@ def read_saved_plan(path: Path) -> dict:
         document = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(document, dict):
             raise ValueError("the file is not a JSON object")
+    except RecursionError:
+        message = f"{path}: not a plan file written by `evictl plan --out` (nested too deep)"
+        raise UserError(message) from None
     except (OSError, ValueError) as exc:
         raise UserError(f"{path}: not a plan file written by `evictl plan --out` ({exc})") from exc
     found = document.get("format_version")

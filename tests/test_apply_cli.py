@@ -253,34 +253,45 @@ def test_a_saved_plan_cannot_be_narrowed_by_target(
     assert inventory(account) == EMPTY
 
 
+def _nested(doc: dict, depth: int) -> str:
+    """The plan's JSON with a key nested ``depth`` lists deep (too deep for ``json.dumps``)."""
+    return json.dumps(doc)[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
         (
-            lambda doc: {**doc, "format_version": 1},
+            lambda doc: json.dumps({**doc, "format_version": 1}),
             "plan format 1 is not the format this evictl reads (2); "
             "run `evictl plan --out` again with this version",
         ),
         (
-            lambda doc: {k: v for k, v in doc.items() if k != "format_version"},
+            lambda doc: json.dumps({k: v for k, v in doc.items() if k != "format_version"}),
             "plan format None is not the format this evictl reads (2); "
             "run `evictl plan --out` again with this version",
         ),
         (
-            lambda doc: {**doc, "changes": [{"kind": "prompts"}]},
+            lambda doc: json.dumps({**doc, "changes": [{"kind": "prompts"}]}),
             "not a plan file written by `evictl plan --out` (bad changes.0.name)",
         ),
-        (lambda doc: [doc], "not a plan file written by `evictl plan --out` (the file is not "
-         "a JSON object)"),
+        (
+            lambda doc: json.dumps([doc]),
+            "not a plan file written by `evictl plan --out` (the file is not a JSON object)",
+        ),
+        (
+            lambda doc: _nested(doc, 100_000),
+            "not a plan file written by `evictl plan --out` (nested too deep)",
+        ),
     ],
-    ids=["format-1", "no-format", "bad-change", "not-an-object"],
-)  # fmt: skip
+    ids=["format-1", "no-format", "bad-change", "not-an-object", "nested-100k"],
+)
 def test_a_plan_file_of_another_format_is_refused_with_a_message(
     db: Path, account: Connection, root: Path, edit: Any, message: str
 ) -> None:
     saved = root.parent / "plan.json"
     assert evictl("plan", root, "--emulator", db, "--out", saved).exit_code == 0
-    saved.write_text(json.dumps(edit(json.loads(saved.read_text()))), encoding="utf-8")
+    saved.write_text(edit(json.loads(saved.read_text())), encoding="utf-8")
     result = evictl("apply", saved, "--emulator", db)
     assert isinstance(result.exception, UserError)
     assert str(result.exception) == f"{saved}: {message}"

@@ -155,13 +155,17 @@ def _retitle(markdown: str, title: str) -> str:
 
 def secret_refs(path: Path) -> set[str]:
     """Names the manifests use as ``${secret:NAME}``: their values are masked too."""
+    from reconciler.manifest.files import Refused, read_bytes
+
+    root = path.parent if path.is_file() else path
     files: Iterable[Path] = [path] if path.is_file() else path.rglob("*.y*ml")
     names: set[str] = set()
     for file in files:
-        try:
-            names.update(SECRET_REF.findall(file.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError):
+        try:  # never a FIFO (it would hang the job) nor a symlink out of the tree
+            text = read_bytes(file, root, "the manifest root").decode("utf-8")
+        except (Refused, OSError, UnicodeDecodeError):
             continue
+        names.update(SECRET_REF.findall(text))
     return names
 
 
