@@ -15,6 +15,7 @@ POST sent again. A failure skips exactly what depends on it and lets everything 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -43,6 +44,15 @@ def summary(counts: dict[str, int]) -> str:
         else:
             parts.append(f"{count} {status}")
     return f"Apply finished: {', '.join(parts)}."
+
+
+class Inconsistent(Exception):
+    """Hume stored something other than what was posted (checked after each new version)."""
+
+
+def _brief(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class Conflict(Exception):
@@ -108,6 +118,9 @@ class _Run:
             except Conflict as exc:
                 detail = f"{exc}; not written (run plan again)"
                 self.finish(change, "failed", id=change.id, detail=detail)
+                return
+            except Inconsistent as exc:
+                self.finish(change, "failed", id=change.id, detail=str(exc))
                 return
             except (ApiError, ResponseLost, httpx.HTTPError) as exc:
                 self.finish(change, "failed", id=change.id, detail=str(exc))
@@ -221,7 +234,9 @@ class _Run:
             assert change.id is not None
             await client.rename(kind, change.id, change.name)
         if {"create", "new_version"} & set(change.actions):
-            posted = await self.post_once(change, self.resolve(change))
+            body = self.resolve(change)
+            posted = await self.post_once(change, body)
+            self.check_stored(change, body, posted)
             return posted.id, posted.version
         assert change.id is not None and change.live_version is not None
         if "update_description" in change.actions:
@@ -233,6 +248,27 @@ class _Run:
                 canonical.description((change.body or {}).get("version_description")) or None,
             )
         return change.id, change.live_version
+
+    @staticmethod
+    def check_stored(change: Change, body: dict[str, Any], stored: LiveVersion) -> None:
+        """What Hume stored must be what the plan posted, through the one canonicaliser
+        (Terraform's "provider produced an inconsistent result after apply"): otherwise Hume
+        fills or changes a field differently from evictl's defaults, and every plan would show
+        a new version forever."""
+        kind = KINDS[change.kind]
+        live = kind.live_body(stored)
+        for name in kind.list_omits:  # an answer may leave these out: nothing to compare
+            if live.get(name) is None:
+                live[name] = body.get(name)
+        wanted = canonical.content(change.kind, body)
+        found = canonical.differences(wanted, canonical.content(change.kind, live, like=body))
+        if found:
+            path, (stored_value, expected) = next(iter(found.items()))
+            raise Inconsistent(
+                f"Hume stored {path} = {_brief(stored_value)} in v{stored.version}; the manifests "
+                f"and evictl's defaults say {_brief(expected)}: run `evictl probe` to compare "
+                "Hume with evictl's defaults"
+            )
 
     def resolve(self, change: Change) -> dict[str, Any]:
         """The body to post, references to managed resources pinned to what this run holds."""

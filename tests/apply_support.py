@@ -197,9 +197,12 @@ class _Shared(httpx.AsyncBaseTransport):
         owner.in_flight += write
         owner.peak = max(owner.peak, owner.in_flight)
         try:
-            return await owner.transport.handle_async_request(request)
+            response = await owner.transport.handle_async_request(request)
         finally:
             owner.in_flight -= write
+        if owner.after is not None:
+            response = await owner.after(request, response)
+        return response
 
 
 class InProcess:
@@ -212,6 +215,9 @@ class InProcess:
         self.in_flight = self.peak = 0
         self.before: Callable[[httpx.Request], Awaitable[None]] | None = None
         """Called with each request before it is served (another writer's moment to act)."""
+        self.after: Callable[[httpx.Request, httpx.Response], Awaitable[httpx.Response]] | None
+        self.after = None
+        """Turns each answer into another (a Hume that answers differently from the spec)."""
 
     def client(self, concurrency: int = 8) -> HumeClient:
         http = httpx.AsyncClient(

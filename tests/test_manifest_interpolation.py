@@ -88,4 +88,7 @@ def test_undefined_variables_are_all_reported():
 
 
 def test_secrets_and_their_defaults_are_recorded():
-    assert expand("${secret:S}/${secret:NONE:-dflt}/${A}", VARIABLES).secrets == ["s3cr3t", "dflt"]
+    assert expand("${secret:S}/${secret:NONE:-dflt-value}/${A}", VARIABLES).secrets == [
+        "s3cr3t",
+        "dflt-value",
+    ]

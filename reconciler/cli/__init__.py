@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import sys
 from pathlib import Path
@@ -305,9 +306,19 @@ def export(
     click.echo(safe(report))
 
 
+class _Warnings(logging.Handler):
+    """``warning: ...`` on stderr for what the client tolerated (null items Hume sent)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"warning: {safe(record.getMessage())}", err=True)
+
+
 def main() -> None:
     """Console entry point: user errors become a message on stderr and exit code 1."""
     debug = "--debug" in sys.argv[1:]
+    logger = logging.getLogger("reconciler")
+    logger.addHandler(_Warnings(logging.WARNING))
+    logger.propagate = False
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

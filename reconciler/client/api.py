@@ -10,6 +10,8 @@ it tries again, because repeating it blindly could create a duplicate.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ from tenacity import (
 from reconciler.kinds import KINDS, LiveVersion
 
 PAGE_SIZE = 100
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -61,18 +64,24 @@ _MID_FLIGHT = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout, ht
 
 
 def _message(response: httpx.Response) -> str:
+    """Any error body in words: a ``detail`` list (422), Hume's ``ErrorResponse`` (``code``,
+    ``error``, ``message``), other JSON, or plain text (cut short)."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:300] or response.reason_phrase
+        return response.text.strip()[:300] or response.reason_phrase
     if isinstance(body, dict) and isinstance(body.get("detail"), list):
         return "; ".join(
             f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}"
+            if isinstance(item, dict)
+            else str(item)
             for item in body["detail"]
         )
-    if isinstance(body, dict):
-        return str(body.get("message") or body.get("error") or body)
-    return str(body)
+    if isinstance(body, dict) and any(body.get(key) for key in ("message", "error", "detail")):
+        text = str(body.get("message") or body.get("detail") or body.get("error"))
+        code = body.get("code")
+        return f"{text} (code {code})" if code else text
+    return json.dumps(body)[:300]
 
 
 @dataclass(frozen=True)
@@ -224,12 +233,12 @@ class HumeClient:
         if name is not None:
             params["name"] = name
         items = await self._all_pages(f"/v0/evi/{kind}", params)
-        return [KINDS[kind].live.model_validate(item) for item in items]
+        return _valid(kind, items, f"the {kind} listing")
 
     async def list_versions(self, kind: str, id_: str) -> list[LiveVersion]:
         """Every version of one resource, oldest first."""
         items = await self._all_pages(f"/v0/evi/{kind}/{id_}", {"restrict_to_most_recent": "false"})
-        versions = [KINDS[kind].live.model_validate(item) for item in items]
+        versions = _valid(kind, items, f"the versions of {KINDS[kind].singular} {id_}")
         return sorted(versions, key=lambda v: v.version)
 
     async def latest(self, kind: str, id_: str) -> LiveVersion | None:
@@ -245,25 +254,25 @@ class HumeClient:
                 return None
             raise
         items = next((v for k, v in body.items() if k.endswith("_page")), None) or []
-        return KINDS[kind].live.model_validate(items[0]) if items else None
+        found = _valid(kind, items, f"the latest version of {KINDS[kind].singular} {id_}")
+        return found[0] if found else None
 
     async def get_version(self, kind: str, id_: str, version: int) -> LiveVersion:
         """One version."""
         body = await self.request("GET", f"/v0/evi/{kind}/{id_}/version/{version}")
-        return KINDS[kind].live.model_validate(body)
+        return _model(kind, body, f"{KINDS[kind].singular} {id_} v{version}")
 
     # Writes
 
     async def create(self, kind: str, body: dict[str, Any]) -> LiveVersion:
         """A new resource (version 0). May raise ``ResponseLost``."""
-        return KINDS[kind].live.model_validate(
-            await self.request("POST", f"/v0/evi/{kind}", json=body)
-        )
+        answer = await self.request("POST", f"/v0/evi/{kind}", json=body)
+        return _model(kind, answer, f"the new {KINDS[kind].singular}")
 
     async def create_version(self, kind: str, id_: str, body: dict[str, Any]) -> LiveVersion:
         """The next version of a resource. May raise ``ResponseLost``."""
         answer = await self.request("POST", f"/v0/evi/{kind}/{id_}", json=body)
-        return KINDS[kind].live.model_validate(answer)
+        return _model(kind, answer, f"the new version of {KINDS[kind].singular} {id_}")
 
     async def rename(self, kind: str, id_: str, name: str) -> None:
         """A new name for all versions."""
@@ -278,7 +287,7 @@ class HumeClient:
             f"/v0/evi/{kind}/{id_}/version/{version}",
             json={"version_description": description},
         )
-        return KINDS[kind].live.model_validate(answer)
+        return _model(kind, answer, f"{KINDS[kind].singular} {id_} v{version}")
 
     async def delete(self, kind: str, id_: str) -> None:
         """A resource and all its versions."""
@@ -287,6 +296,26 @@ class HumeClient:
     async def delete_version(self, kind: str, id_: str, version: int) -> None:
         """One version."""
         await self.request("DELETE", f"/v0/evi/{kind}/{id_}/version/{version}")
+
+
+def _valid(kind: str, items: list[Any], where: str) -> list[LiveVersion]:
+    """List items as models, tolerating what the official SDKs say Hume may send: a null item
+    (skipped), and null entries in an item's embedded lists (dropped), each with a warning."""
+    skipped = sum(item is None for item in items)
+    if skipped:
+        log.warning("%s had %d null item(s); skipped", where, skipped)
+    return [_model(kind, item, where) for item in items if item is not None]
+
+
+def _model(kind: str, item: dict[str, Any], where: str) -> LiveVersion:
+    """One answer as its kind's model, null entries of embedded lists dropped with a warning."""
+    cleaned = dict(item)
+    for key, value in item.items():
+        if isinstance(value, list) and None in value:
+            cleaned[key] = [entry for entry in value if entry is not None]
+            name = item.get("name", item.get("id"))
+            log.warning("%s: %r had null entries in %s; dropped", where, name, key)
+    return KINDS[kind].live.model_validate(cleaned)
 
 
 def _flag(value: bool) -> str:
