@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import cli
@@ -120,3 +121,25 @@ def test_committed_schema_file_is_current():
     assert committed.read_text() == run("schema").stdout, "regenerate: evictl schema > " + str(
         committed
     )
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "family"),
+    [("OPEN_AI", "claude-sonnet-4-5-20250929", "ANTHROPIC"), ("ANTHROPIC", "gpt-4o", "OPEN_AI")],
+)
+def test_a_model_of_another_provider_is_a_warning_not_an_error(
+    tmp_path, provider: str, model: str, family: str
+) -> None:
+    (tmp_path / "c.yaml").write_text(
+        "configs:\n  - name: desk\n    evi_version: '3'\n"
+        f"    language_model: {{model_provider: {provider}, model_resource: {model}}}\n",
+        encoding="utf-8",
+    )
+    result = run("validate", str(tmp_path))
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"warning: c.yaml:4:22: configs[0].language_model.model_provider: '{model}' is a "
+        f"{family} model, but model_provider is {provider}: Hume may refuse it or use another "
+        "model\n"
+    )
+    assert result.stdout == "0 prompts, 0 tools, 1 config: valid\n"

@@ -106,6 +106,8 @@ def validate(path: Path, variables: dict[str, str]) -> None:
     except ManifestErrors as exc:
         click.echo(safe(str(exc)), err=True)
         sys.exit(1)
+    for warning in manifests.warnings:
+        click.echo(f"warning: {safe(warning)}", err=True)
     click.echo(f"{manifests.summary()}: valid")
 
 

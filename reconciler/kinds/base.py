@@ -91,6 +91,15 @@ def _unchanged(projected: dict[str, Any], like: dict[str, Any]) -> dict[str, Any
     return projected
 
 
+Advice = Callable[[Any], Iterator[tuple[tuple[str, ...], str]]]
+"""A kind's warnings about a valid resource: ``(path, message)`` for what is likely a mistake
+but not an error (the mapping behind it changes faster than evictl)."""
+
+
+def _no_advice(resource: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    return iter(())
+
+
 Exported = Callable[[dict[str, Any], frozenset[tuple[str, ...]]], dict[str, Any]]
 """A kind's adjustment of a live body before export: ``(body, written) -> body``, ``written``
 being the key paths the existing manifest entry sets."""
@@ -133,6 +142,7 @@ class Kind:
     export_order: tuple[str, ...] = ()
     """Key order of an exported entry: the order of the format's documentation."""
     exported: Exported = _as_is
+    advice: Advice = _no_advice
 
     @cached_property
     def settings(self) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from pydantic import (
@@ -238,6 +239,37 @@ def export_voice(body: dict[str, Any], written: frozenset[tuple[str, ...]]) -> d
     return {**body, "voice": {**chosen, "provider": provider}}
 
 
+MODEL_FAMILIES = (
+    ("us.anthropic.", "AMAZON_BEDROCK"),
+    ("claude-", "ANTHROPIC"),
+    ("gpt-3", "OPEN_AI"),
+    ("gpt-4", "OPEN_AI"),
+    ("gpt-5", "OPEN_AI"),
+    ("gemini-", "GOOGLE"),
+    ("grok-", "X_AI"),
+    ("sonar", "PERPLEXITY"),
+    ("accounts/fireworks/", "FIREWORKS"),
+)
+"""Model names that clearly belong to one provider, by prefix (first match wins)."""
+
+
+def provider_advice(config: Any) -> Iterator[tuple[tuple[str, ...], str]]:
+    """A ``model_resource`` that clearly belongs to another provider than ``model_provider``:
+    a warning only, since providers add each other's models over time."""
+    model = config.language_model
+    if model is None or not model.model_provider or not model.model_resource:
+        return
+    family = next(
+        (p for prefix, p in MODEL_FAMILIES if model.model_resource.startswith(prefix)), None
+    )
+    if family is not None and family != model.model_provider:
+        yield (
+            ("language_model", "model_provider"),
+            f"{model.model_resource!r} is a {family} model, but model_provider is "
+            f"{model.model_provider}: Hume may refuse it or use another model",
+        )
+
+
 KIND = Kind(
     name="configs",
     singular="config",
@@ -249,6 +281,7 @@ KIND = Kind(
     unordered={"tools": "id", "builtin_tools": "name", "webhooks.events": None, "webhooks": "url"},
     normalise=voice_as_written,
     exported=export_voice,
+    advice=provider_advice,
     export_order=(
         "name", "evi_version", "version_description", "prompt", "tools", "builtin_tools",
         "voice", "language_model", "ellm_model", "event_messages", "interruption", "nudges",

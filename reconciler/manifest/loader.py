@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from reconciler.errors import UserError
-from reconciler.kinds import KINDS, NAMES
+from reconciler.kinds import KINDS, NAMES, REGISTRY
 from reconciler.kinds.fields import Resource, ResourceSpec, Source, show, suggest
 from reconciler.manifest import yamlread
 from reconciler.manifest.errors import ManifestError, ManifestErrors, Path, format_path
@@ -146,9 +146,17 @@ class _Load:
                 ManifestError(e.file, e.line, e.column, e.path, redact(e.message, self.secrets))
                 for e in self.errors
             )
+        warnings = [
+            str(where.error((*prefix, *path), message))
+            for kind in REGISTRY
+            for resource in self.resources[kind.name]
+            for where, prefix in [self.where[id(resource)]]
+            for path, message in kind.advice(resource)
+        ]
         return Manifests.model_construct(
             resources={kind: tuple(items) for kind, items in self.resources.items()},
             secrets=frozenset(self.secrets),
+            warnings=tuple(warnings),
         )
 
     def file(self, file: FsPath, display: str) -> None:

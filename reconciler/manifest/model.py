@@ -35,6 +35,8 @@ class Manifests(BaseModel):
     resources: Mapping[str, tuple[SerializeAsAny[Resource], ...]] = Field(default_factory=dict)
     """The resources of each kind, in file order."""
     secrets: frozenset[str] = Field(default=frozenset(), repr=False)
+    warnings: tuple[str, ...] = ()
+    """``file:line:col: path: message`` for what is valid but likely a mistake."""
     """Every value substituted by ``${secret:...}``: ``redact`` hides them in any output."""
 
     @field_validator("resources", mode="before")
