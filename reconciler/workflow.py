@@ -23,8 +23,10 @@ from reconciler.client.api import RetryPolicy
 from reconciler.client.snapshot import fetch_snapshot
 from reconciler.drift import DriftReport, classify, needs_history, read_only
 from reconciler.errors import UserError
+from reconciler.hume import facts
 from reconciler.kinds import KINDS, REGISTRY, LiveVersion, referencing
 from reconciler.manifest import Manifests, load_manifests
+from reconciler.planner import canonical
 from reconciler.planner.plan import FORMAT_VERSION, Change, Plan
 from reconciler.planner.planner import plan
 from reconciler.snapshot import Snapshot
@@ -41,6 +43,21 @@ class Connection:
     base_url: str | None = None
     retry: RetryPolicy | None = None
     """How hard the client tries (None: the defaults, which suit Hume; tests shrink the waits)."""
+    facts: Path | None = None
+    """A facts file (``evictl probe --save``); None: ``hume-facts.json`` at the manifest root."""
+
+    def use_facts(self, manifests: Path) -> None:
+        """Compare with the server defaults this account is known to have (the facts file), or
+        with evictl's built-in table when there is none."""
+        root = manifests if manifests.is_dir() else manifests.parent
+        path = self.facts or (root / facts.FACTS_FILE)
+        if self.facts is None and not path.is_file():
+            canonical.use_facts(None)
+            return
+        try:
+            canonical.use_facts(facts.read_facts(path.read_text(encoding="utf-8"), str(path)))
+        except (OSError, ValueError) as exc:
+            raise UserError(str(exc)) from exc
 
     def client(self, concurrency: int = 8) -> HumeClient:
         """A client for this connection: the embedded emulator's transport, or the network
@@ -98,6 +115,7 @@ async def make_plan(
     """Load, read the account, plan: the whole read-only half of the pipeline."""
     manifests = load_manifests(path, variables)
     addresses.resolve(manifests, targets, "--target")  # a typo fails before the account is read
+    connection.use_facts(path)
     async with connection.client() as client:
         live = await snapshot_for(manifests, client)
     result = plan(manifests, live, targets=targets)
@@ -110,6 +128,7 @@ async def drift_report(
     """The read-only pipeline of the nightly check: plan, then explain each difference."""
     manifests = load_manifests(path, variables)
     ignore = addresses.resolve(manifests, ignore, "--ignore")
+    connection.use_facts(path)
     async with connection.client() as client:
         read_only(client)
         live = await snapshot_for(manifests, client, every=True)
@@ -282,6 +301,7 @@ async def apply_plan(
         source, targets = saved_source(source, saved, targets)
     manifests = load_manifests(source, variables)
     addresses.resolve(manifests, targets, "--target")
+    connection.use_facts(source)
     async with connection.client(concurrency=max(parallelism, READ_CONCURRENCY)) as client:
         live = await snapshot_for(manifests, client)
         fresh = plan(manifests, live, targets=targets).model_copy(

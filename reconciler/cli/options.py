@@ -73,7 +73,8 @@ def manifest_options(command: F) -> F:
 
 
 def connection_options(command: F) -> F:
-    """Add ``--emulator PATH`` and ``--base-url URL``; the command receives ``connection``."""
+    """Add ``--emulator PATH``, ``--base-url URL`` and ``--facts FILE``; the command receives
+    ``connection``."""
 
     @click.option(
         "--emulator",
@@ -85,8 +86,17 @@ def connection_options(command: F) -> F:
         envvar="HUME_BASE_URL",
         help="API base URL (default https://api.hume.ai; env HUME_BASE_URL). Key: HUME_API_KEY.",
     )
+    @click.option(
+        "--facts",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Server defaults learned by `evictl probe --save` (default: hume-facts.json at the "
+        "manifest root, if there is one).",
+    )
     @functools.wraps(command)
-    def wrapper(*args: Any, emulator: Path | None, base_url: str | None, **kwargs: Any) -> Any:
-        return command(*args, connection=Connection(emulator, base_url), **kwargs)
+    def wrapper(
+        *args: Any, emulator: Path | None, base_url: str | None, facts: Path | None, **kwargs: Any
+    ) -> Any:
+        connection = Connection(emulator, base_url, facts=facts)
+        return command(*args, connection=connection, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -9,7 +9,8 @@ desired state, so that "omitted" and "the server's default" compare equal. Sourc
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,19 +123,49 @@ def _merge(default: Any, given: Any) -> Any:
 
 
 def fill_defaults(
-    kind: str, body: dict[str, Any], previous: dict[str, Any] | None = None
+    kind: str,
+    body: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+    defaults: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The version the server stores for ``body``: defaults filled, inherited fields carried over.
 
     ``previous`` is the body of the resource's latest version, when ``body`` is a new version of it.
+    ``defaults`` replaces ``SERVER_DEFAULTS`` (a facts file learned by ``evictl probe``, or an
+    emulator playing a Hume that differs).
     """
     filled = dict(body)
     if previous is not None:
         for path in INHERITED_FIELDS.get(kind, ()):
             _inherit(filled, previous, path)
-    for field, default in SERVER_DEFAULTS[kind].items():
+    for field, default in (defaults or SERVER_DEFAULTS)[kind].items():
         filled[field] = _merge(default, filled.get(field))
     return filled
+
+
+FACTS_FORMAT = 1
+FACTS_FILE = "hume-facts.json"
+"""Where plan, apply and drift look for a facts file (at the manifest root) without ``--facts``."""
+
+
+def read_facts(text: str, source: str) -> dict[str, dict[str, Any]]:
+    """The server-defaults table of a facts file written by ``evictl probe --save``.
+
+    Kinds it leaves out keep the built-in table. Raises ``ValueError`` naming what is wrong.
+    """
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{source}: not JSON ({exc})") from None
+    if not isinstance(document, dict) or document.get("format_version") != FACTS_FORMAT:
+        raise ValueError(f"{source}: not a facts file of format {FACTS_FORMAT}")
+    table = document.get("server_defaults")
+    if not isinstance(table, dict) or not all(
+        kind in SERVER_DEFAULTS and isinstance(fields, dict) for kind, fields in table.items()
+    ):
+        known = ", ".join(SERVER_DEFAULTS)
+        raise ValueError(f"{source}: server_defaults must map kinds ({known}) to field defaults")
+    return {kind: dict(table.get(kind, SERVER_DEFAULTS[kind])) for kind in SERVER_DEFAULTS}
 
 
 def _inherit(body: dict[str, Any], previous: dict[str, Any], path: tuple[str, ...]) -> None:

@@ -16,6 +16,7 @@ spec) with:
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -25,6 +26,28 @@ from reconciler.hume import facts, spec
 from reconciler.kinds import KINDS
 
 FLOAT_DIGITS = 6
+_defaults: dict[str, dict[str, Any]] | None = None
+"""The server defaults that "omitted" is compared with: ``facts.SERVER_DEFAULTS``, unless a
+facts file learned from the real Hume replaces them (``use_facts``)."""
+
+
+def use_facts(defaults: dict[str, dict[str, Any]] | None) -> None:
+    """Compare with these server defaults from now on (None: the built-in table).
+
+    Set once, at the edge (the workflow), from the facts file: equality must not change while a
+    plan is being made.
+    """
+    global _defaults
+    _defaults = defaults
+    server_defaults.cache_clear()
+
+
+@cache
+def server_defaults(kind: str) -> dict[str, Any]:
+    """What the server stores for an empty body of ``kind`` (read only)."""
+    return facts.fill_defaults(kind, {}, defaults=_defaults)
+
+
 _NOT_CONTENT = ("version_description",)
 
 
@@ -104,7 +127,7 @@ def content(
     one value (a voice by id or by name), each side is compared in the form the user wrote.
     """
     descriptor = KINDS[kind]
-    filled = facts.fill_defaults(kind, body)
+    filled = facts.fill_defaults(kind, body, defaults=_defaults)
     projected = _project(spec.component(descriptor.posted_schema), filled)
     for key in _NOT_CONTENT:
         projected.pop(key, None)

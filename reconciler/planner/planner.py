@@ -15,7 +15,6 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from functools import cache
 from typing import Any, NamedTuple
 
 from reconciler import addresses
@@ -49,12 +48,6 @@ class PlanError(UserError):
     """The manifests and the account cannot be reconciled as they stand."""
 
 
-@cache
-def _defaults(kind: str) -> dict[str, Any]:
-    """What the server stores for an empty body of ``kind`` (read only)."""
-    return facts.fill_defaults(kind, {})
-
-
 def _spell_out_inherited(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """``body`` with the defaults of omitted inherited fields written out.
 
@@ -65,7 +58,7 @@ def _spell_out_inherited(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     inherited = facts.INHERITED_FIELDS.get(kind, ())
     if not inherited:
         return body
-    defaults = _defaults(kind)
+    defaults = canonical.server_defaults(kind)
     body = copy.deepcopy(body)
     for *parents, leaf in inherited:
         target, default = body, defaults
