@@ -6,6 +6,7 @@ A plain value (no I/O; ``reconciler.client.snapshot`` reads it), so the planner 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +22,9 @@ class Snapshot(BaseModel):
     history: Mapping[str, tuple[LiveVersion, ...]] = Field(default_factory=dict)
     """Every version (not only the latest) of the kinds read in full: those that may use what a
     plan deletes. Read only when the manifests delete something."""
+    voices: tuple[Mapping[str, Any], ...] | None = None
+    """The account's custom voices (``{id, name}``), read only when the manifests name one;
+    None when not read."""
     unread: Mapping[str, str] = Field(default_factory=dict)
     """``kind#id`` → why that resource's latest version could not be read in full."""
 

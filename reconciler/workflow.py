@@ -106,7 +106,10 @@ async def snapshot_for(
         kind.name for kind in REGISTRY if any(r.absent for r in manifests.of_kind(kind.name))
     }
     users = {user.name for name in deleted for user in referencing(name)}
-    return await fetch_snapshot(client, detail_of=detail_of, history_of=sorted(users))
+    voices = any(k.uses_voice(r) for k in REGISTRY for r in manifests.of_kind(k.name))
+    return await fetch_snapshot(
+        client, detail_of=detail_of, history_of=sorted(users), voices=voices
+    )
 
 
 async def make_plan(

@@ -87,12 +87,28 @@ def test_reset_clears_faults_and_state(emulator: RunningEmulator, api: httpx.Cli
 
 
 @pytest.mark.parametrize(
-    "faults", [{"error_rate": 2}, {"eror_rate": 0.5}, {"error_status": 404}, {"latency_ms": -1}]
+    ("faults", "setting"),
+    [
+        ({"error_rate": 2}, "error_rate"),
+        ({"eror_rate": 0.5}, "eror_rate"),
+        ({"error_status": 404}, "error_status"),
+        ({"latency_ms": -1}, "latency_ms"),
+        ({"latency_ms": 1e9}, "latency_ms"),
+        ({"error_rate": True}, "error_rate"),
+        ({"methods": "POST"}, "methods"),
+        ({"seed": "7"}, "seed"),
+        ({"limit": -1}, "limit"),
+        ({"path": "(unclosed"}, "path"),
+    ],
 )
-def test_bad_fault_settings_are_422(emulator: RunningEmulator, faults: dict) -> None:
+def test_bad_fault_settings_are_422_naming_the_setting(
+    emulator: RunningEmulator, faults: dict, setting: str
+) -> None:
+    set_faults(emulator, error_rate=0.5)
     response = httpx.post(f"{emulator.url}/_emulator/faults", json=faults)
     assert response.status_code == 422
-    assert response.json()["message"]
+    assert [problem["loc"] for problem in response.json()["detail"]] == [["body", setting]]
+    assert httpx.get(f"{emulator.url}/_emulator/faults").json()["error_rate"] == 0.5
 
 
 def test_faults_from_settings_apply_from_the_start() -> None:

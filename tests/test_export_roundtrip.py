@@ -35,7 +35,6 @@ PARAMETERS = {
     },
     "required": ["yes"],
 }
-VOICE_ID = "0b9c7a7e-5c1f-4d1e-9a8b-1f2e3d4c5b6a"
 
 
 def run(*args: str, fails: bool = False) -> Result:
@@ -129,13 +128,16 @@ async def populate(client: HumeClient) -> dict[str, Any]:
     }
     full = await client.create("configs", {"name": "full", **full_body, "evi_version": "4-mini"})
     await client.create_version("configs", full.id, full_body)
+    voice = await client.request(
+        "POST", "/v0/tts/voices", json={"name": "narrator", "generation_id": "gen-1"}
+    )
     pinned = await client.create(
         "configs",
         {
             "name": "pinned-old",
             "evi_version": "3",
             "prompt": {"id": legacy, "version": 0},
-            "voice": {"id": VOICE_ID},
+            "voice": {"id": voice["id"]},
         },
     )
     follows = await client.create(
@@ -163,6 +165,7 @@ async def populate(client: HumeClient) -> dict[str, Any]:
             "3": inline, "legacy": legacy,
         },
         "tools": {"lookup": lookup.id, "null": null_tool.id},
+        "voice": voice["id"],
         "configs": {
             "full": full.id, "pinned-old": pinned.id, "follows": follows.id,
             "defaults": defaults.id,
@@ -235,7 +238,7 @@ def test_round_trip_on_a_rich_account(account: tuple[Path, dict], tmp_path: Path
     assert full.event_messages.on_new_chat.text == "مرحبا! ${greeting}"
     assert full.webhooks[0].url == "https://hooks.example.com/a?t=${x}"
     assert configs["pinned-old"].prompt == Reference(id=ids["prompts"]["legacy"], version=0)
-    assert configs["pinned-old"].voice.model_dump(exclude_none=True) == {"id": VOICE_ID}
+    assert configs["pinned-old"].voice.model_dump(exclude_none=True) == {"id": ids["voice"]}
     assert configs["follows"].prompt == Reference(id=ids["prompts"]["support"])
     assert configs["defaults"].model_dump(
         exclude_unset=True, exclude={"source", "secret_spans"}

@@ -175,7 +175,14 @@ def test_colour_only_when_asked_for_a_terminal(workspace: Workspace) -> None:
 
 
 def test_colour_on_a_tty_and_none_in_a_pipe(workspace: Workspace) -> None:
-    args = ["plan", str(workspace.root), "--emulator", str(workspace.db), "--var", "HOOK_TOKEN=x-token-1"]
+    args = [
+        "plan",
+        str(workspace.root),
+        "--emulator",
+        str(workspace.db),
+        "--var",
+        "HOOK_TOKEN=x-token-1",
+    ]
     piped = main(*args)
     assert piped.returncode == 0, piped.stderr
     assert "\x1b" not in piped.stdout and "Plan: 1 to create" in piped.stdout
@@ -433,7 +440,14 @@ def test_no_color_and_the_no_color_flag_win_even_for_colour_requests(
     assert "\x1b[" not in workspace.plan(color=True).output
     drift = CliRunner().invoke(
         cli,
-        ["drift", str(workspace.root), "--emulator", str(workspace.db), "--var", "HOOK_TOKEN=x-token-1"],
+        [
+            "drift",
+            str(workspace.root),
+            "--emulator",
+            str(workspace.db),
+            "--var",
+            "HOOK_TOKEN=x-token-1",
+        ],
         color=True,
     )
     assert drift.exit_code == 2 and "\x1b[" not in drift.output

@@ -10,9 +10,11 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
+from reconciler.emulator import EmulatorSettings
 from reconciler.hume import facts
 from reconciler.planner import canonical
 from reconciler.workflow import Connection
+from tests.conftest import KEY, RunningEmulator
 from tests.plan_support import write
 
 
@@ -83,3 +85,45 @@ def test_a_broken_facts_file_is_a_message(tmp_path: Path) -> None:
     result = run("plan", root, "--emulator", tmp_path / "e.sqlite")
     assert result.exit_code == 1
     assert str(result.exception) == f"{root / facts.FACTS_FILE}: not a facts file of format 1"
+
+
+def probe_on(settings: EmulatorSettings, *args: str) -> Result:
+    with RunningEmulator(settings) as server:
+        result = CliRunner().invoke(
+            cli, ["probe", "--base-url", server.url, *args], env={"HUME_API_KEY": KEY}
+        )
+        with server.client() as api:
+            left = {
+                k: api.get(f"/v0/evi/{k}").json()[f"{k}_page"]
+                for k in ("prompts", "tools", "configs")
+            }
+    assert left == {"prompts": [], "tools": [], "configs": []}, "the probe left resources behind"
+    return result
+
+
+def test_the_probe_names_each_difference_of_a_hume_with_other_defaults(tmp_path: Path) -> None:
+    other = {kind: dict(table) for kind, table in facts.SERVER_DEFAULTS.items()}
+    other["configs"]["nudges"] = {"enabled": True, "interval_secs": 6}
+    other["tools"]["fallback_content"] = "Sorry, that failed."
+    saved = tmp_path / "hume-facts.json"
+    result = probe_on(EmulatorSettings(defaults=other), "--save", str(saved))
+    assert result.exit_code == 1
+    failures = [line for line in result.output.splitlines() if line.startswith("  FAIL")]
+    assert failures == [
+        "  FAIL an omitted tool fallback_content is stored as evictl's default: Hume stored "
+        '"Sorry, that failed."; evictl assumes null',
+        "  FAIL an omitted config nudges is stored as evictl's default: Hume stored "
+        '{"enabled": true, "interval_secs": 6}; evictl assumes {"enabled": false, '
+        '"interval_secs": null}',
+    ]
+    assert "2 of 21 assumptions do not hold" in result.output
+    learned = facts.read_facts(saved.read_text(encoding="utf-8"), str(saved))
+    assert learned["configs"]["nudges"] == {"enabled": True, "interval_secs": 6}
+    assert learned["tools"]["fallback_content"] == "Sorry, that failed."
+
+
+def test_the_probe_holds_when_every_client_error_is_a_400_error_response() -> None:
+    result = probe_on(EmulatorSettings(error_style="sdk"))
+    assert result.exit_code == 0, result.output
+    assert "  ok   duplicate names are refused" in result.output
+    assert "  ok   a missing resource is a 4xx error with a message" in result.output

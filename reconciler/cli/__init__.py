@@ -53,6 +53,19 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--fault-method", multiple=True, help="Limit faults to this method (repeatable).")
 @click.option("--fault-path", help="Limit faults to paths matching this regex.")
 @click.option("--seed", type=int, help="Seed for the fault dice, for repeatable runs.")
+@click.option(
+    "--defaults",
+    "defaults_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Store these server defaults (a facts file) instead of evictl's: a Hume that differs.",
+)
+@click.option(
+    "--error-style",
+    type=click.Choice(["spec", "sdk"]),
+    default="spec",
+    show_default=True,
+    help="sdk: every client error is a 400 ErrorResponse, as the official SDKs allow.",
+)
 def emulator(
     host: str,
     port: int,
@@ -67,10 +80,13 @@ def emulator(
     fault_method: tuple[str, ...],
     fault_path: str | None,
     seed: int | None,
+    defaults_file: Path | None,
+    error_style: str,
 ) -> None:
     """Serve a local emulator of Hume's EVI config API (prompts, tools, configs)."""
     from reconciler.emulator import EmulatorSettings, Faults
     from reconciler.emulator.server import serve
+    from reconciler.hume import facts
 
     try:
         faults = Faults(
@@ -85,11 +101,21 @@ def emulator(
         )
     except ValueError as exc:
         raise UserError(str(exc)) from exc
+    try:
+        defaults = (
+            facts.read_facts(defaults_file.read_text(encoding="utf-8"), str(defaults_file))
+            if defaults_file
+            else None
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
     settings = EmulatorSettings(
         db=db or ":memory:",
         api_key=api_key,
         allow_duplicate_names=allow_duplicate_names,
         faults=faults,
+        defaults=defaults,
+        error_style=error_style,
     )
     click.echo(f"EVI emulator on http://{host}:{port} (state: {db or 'in memory'})", err=True)
     serve(host, port, settings)

@@ -241,6 +241,15 @@ class HumeClient:
         versions = _valid(kind, items, f"the versions of {KINDS[kind].singular} {id_}")
         return sorted(versions, key=lambda v: v.version)
 
+    async def voices(self, provider: str = "CUSTOM_VOICE") -> list[dict[str, Any]]:
+        """The account's voices of ``provider`` (``GET /v0/tts/voices``, the SDK's
+        ``tts.voices.list``): each ``{id, name, provider}``; null items skipped."""
+        items = await self._all_pages("/v0/tts/voices", {"provider": provider})
+        skipped = sum(item is None for item in items)
+        if skipped:
+            log.warning("the %s voices listing had %d null item(s); skipped", provider, skipped)
+        return [item for item in items if isinstance(item, dict)]
+
     async def latest(self, kind: str, id_: str) -> LiveVersion | None:
         """A resource's latest version (None if the resource is gone): one small read."""
         try:

@@ -29,14 +29,17 @@ async def fetch_snapshot(
     *,
     detail_of: Mapping[str, Iterable[str]] | None = None,
     history_of: Iterable[str] = (),
+    voices: bool = False,
 ) -> Snapshot:
-    """Read the account; ``detail_of`` names, per kind, the resources to read in full, and
-    ``history_of`` the kinds whose every version (not only the latest) is listed."""
+    """Read the account; ``detail_of`` names, per kind, the resources to read in full,
+    ``history_of`` the kinds whose every version (not only the latest) is listed, and ``voices``
+    whether the custom voices are read too."""
     names = {kind: set(wanted) for kind, wanted in (detail_of or {}).items()}
     kinds = tuple(history_of)
-    listed, history = await asyncio.gather(
+    listed, history, custom = await asyncio.gather(
         asyncio.gather(*(_listing(client, kind.name) for kind in REGISTRY)),
         asyncio.gather(*(_listing(client, kind, every_version=True) for kind in kinds)),
+        _custom_voices(client) if voices else asyncio.sleep(0, None),
     )
     wanted = [
         (kind.name, item)
@@ -59,6 +62,7 @@ async def fetch_snapshot(
             by_id[item.id] = result
     return Snapshot(
         unread=unread,
+        voices=tuple(custom) if custom is not None else None,
         resources={
             kind.name: tuple(by_id.get(item.id, item) for item in items)
             for kind, items in zip(REGISTRY, listed, strict=True)
@@ -78,3 +82,10 @@ async def _listing(client: HumeClient, kind: str, *, every_version: bool = False
         raise
     except httpx.HTTPError as exc:
         raise UserError(f"could not read {what}: {unreachable(exc)}") from exc
+
+
+async def _custom_voices(client: HumeClient) -> list[dict[str, Any]]:
+    try:
+        return await client.voices("CUSTOM_VOICE")
+    except ApiError as exc:
+        raise UserError(f"could not read the custom voices from Hume: {exc}") from exc

@@ -3,6 +3,7 @@
 Routes are generated from the spec's operation table, and each request goes through one pipeline:
 faults → auth → parameters → body checks → the store → the response, itself checked against the
 operation's response schema (an emulator that answered off-spec would teach clients wrong things).
+Every bad request is a 4xx JSON error; ``_Boundary`` turns anything unforeseen into a JSON 500.
 """
 
 from __future__ import annotations
@@ -21,21 +22,27 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Message, Receive, Scope, Send
 
-from reconciler.emulator import views
+from reconciler.emulator import views, voices
 from reconciler.emulator.checks import (
     Invalid,
     Problem,
     bool_param,
     check_body,
     int_param,
+    parse_json,
     uuid_param,
 )
-from reconciler.emulator.faults import ConnectionDropped, Faults
+from reconciler.emulator.faults import BadFaults, ConnectionDropped, Faults
 from reconciler.emulator.store import NameTaken, NotFound, Store, Version
 from reconciler.hume import facts, spec
 
 API_KEY_HEADER = "X-Hume-Api-Key"
 REQUEST_LOG_SIZE = 10_000
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body (1 MiB, far above any real config); a larger one is never read whole."""
+PAGE_NUMBER_MAX = 2**31 - 1
+"""Keeps ``page_number * page_size``, the SQL offset, well inside SQLite's 64-bit integers."""
+_LOG = logging.getLogger(__name__)
 _REFERENCE_FIELDS = frozenset({"prompt", "tools"})
 """The fields by which a version (a config's) points at prompt and tool versions."""
 
@@ -49,6 +56,12 @@ class EmulatorSettings:
     allow_duplicate_names: bool = False
     check_responses: bool = True
     faults: Faults = field(default_factory=Faults)
+    defaults: dict[str, dict[str, Any]] | None = None
+    """Another server-defaults table (a facts file's): to play a Hume that stores other values
+    for omitted fields than evictl's built-in table says."""
+    error_style: str = "spec"
+    """``spec``: 401/404/409/422 as the spec documents; ``sdk``: every client error is a 400
+    with an ``ErrorResponse`` body, as the official SDKs allow."""
 
 
 def _error(status: int, error: str, message: str, **headers: str) -> JSONResponse:
@@ -57,6 +70,35 @@ def _error(status: int, error: str, message: str, **headers: str) -> JSONRespons
 
 def _invalid(problems: list[Problem]) -> JSONResponse:
     return JSONResponse({"detail": [p.as_json() for p in problems]}, 422)
+
+
+def _too_large() -> JSONResponse:
+    return _error(413, "Content Too Large", f"the request body is over {MAX_BODY_BYTES} bytes")
+
+
+class BodyTooLarge(Exception):
+    """The request body is over ``MAX_BODY_BYTES``; answered with 413."""
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, read only up to ``MAX_BODY_BYTES``: a 100 MB upload costs no more than 1 MiB.
+
+    A declared ``Content-Length`` over the limit stops before reading; the stream is counted too,
+    for chunked bodies and lying headers.
+    """
+    try:
+        declared = int(request.headers.get("content-length", "0"))
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass
@@ -89,12 +131,55 @@ class Emulator:
         faults = self.faults if self.faults.in_scope(method, path) else None
         if faults and faults.latency_ms:
             await asyncio.sleep(faults.latency_ms / 1000)
-        response = self._fault_response(faults) or await self._serve(request, op)
+        response = self._styled(self._fault_response(faults) or await self._serve(request, op))
         self._record(method, path, response.status_code)
         if faults and response.status_code < 300 and faults.dropping(method):
             self._record(method, path, "dropped")
             raise ConnectionDropped(f"{method} {path}")
         return response
+
+    async def voices(self, request: Request) -> Response:
+        """``/v0/tts/voices``: the TTS voices the SDK defines (not in the EVI spec), with the
+        same key check, faults and request log as every operation."""
+        method, path = request.method, request.url.path
+        faults = self.faults if self.faults.in_scope(method, path) else None
+        if faults and faults.latency_ms:
+            await asyncio.sleep(faults.latency_ms / 1000)
+        key = request.headers.get(API_KEY_HEADER)
+        response = self._fault_response(faults)
+        if response is None and (not key or self.settings.api_key not in (None, key)):
+            response = _error(401, "Unauthorized", f"missing or invalid {API_KEY_HEADER}")
+        if response is None:
+            try:
+                query = dict(request.query_params)
+                status, body = voices.serve(self.store, method, query, await request.body())
+                response = (
+                    JSONResponse(body, status) if body is not None else Response(None, status)
+                )
+            except voices.VoiceError as exc:
+                response = _error(exc.status, "Bad Request", str(exc))
+            except NameTaken as exc:
+                response = _error(409, "Conflict", str(exc))
+            except NotFound as exc:
+                response = _error(404, "Not Found", str(exc))
+        response = self._styled(response)
+        self._record(method, path, response.status_code)
+        return response
+
+    def _styled(self, response: Response) -> Response:
+        """A client error in the chosen style: as is (``spec``), or a 400 ``ErrorResponse``."""
+        status = response.status_code
+        if self.settings.error_style != "sdk" or not 400 <= status < 500 or status == 429:
+            return response
+        body = json.loads(bytes(response.body) or b"{}")
+        detail = body.get("detail")
+        message = body.get("message") or (
+            "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in detail)
+            if isinstance(detail, list)
+            else str(detail)
+        )
+        error = {"code": str(status), "error": body.get("error", "Bad Request"), "message": message}
+        return JSONResponse(error, 400)
 
     def _fault_response(self, faults: Faults | None) -> Response | None:
         if faults is None:
@@ -119,9 +204,11 @@ class Emulator:
                 id=uuid_param(request.path_params["id"]) if "id" in request.path_params else None,
                 version=_version_param(request.path_params.get("version")),
                 query=dict(request.query_params),
-                body=check_body(op.kind, op.request_ref, await request.body()),
+                body=check_body(op.kind, op.request_ref, await _read_body(request)),
             )
             status, body = _HANDLERS[(op.method, _depth(op.path))](self, call)
+        except BodyTooLarge:
+            return _too_large()
         except Invalid as exc:
             return _invalid(exc.problems)
         except NotFound as exc:
@@ -144,7 +231,11 @@ class Emulator:
     def list_resources(self, call: Call) -> tuple[int, dict[str, Any]]:
         """``GET /{kind}`` and ``GET /{kind}/{id}``: a page of versions."""
         page_number = int_param(
-            call.query.get("page_number"), ("query", "page_number"), default=0, low=0
+            call.query.get("page_number"),
+            ("query", "page_number"),
+            default=0,
+            low=0,
+            high=PAGE_NUMBER_MAX,
         )
         page_size = int_param(
             call.query.get("page_size"),
@@ -231,7 +322,8 @@ class Emulator:
         kept = {name: body[name] for name in fields if name in body}
         if _REFERENCE_FIELDS.issubset(fields):
             kept.update(self._references(body))
-        return facts.fill_defaults(kind, kept, previous.body if previous else None)
+        previous_body = previous.body if previous else None
+        return facts.fill_defaults(kind, kept, previous_body, defaults=self.settings.defaults)
 
     def _references(self, body: dict[str, Any]) -> dict[str, Any]:
         """Check the prompt and tool references of a body; create an inline prompt if asked."""
@@ -266,6 +358,7 @@ class Emulator:
         body = facts.fill_defaults(
             "prompts",
             {"text": prompt["text"], "prompt_expansion": prompt.get("prompt_expansion")},
+            defaults=self.settings.defaults,
         )
         base = f"{config_name or 'config'} prompt"
         for attempt in range(1, 100):
@@ -289,16 +382,28 @@ class Emulator:
             self.counts.clear()
             return JSONResponse({})
         if request.method == "POST" and action == "faults":
-            try:
-                self.faults = Faults.from_json(json.loads(await request.body() or b"{}"))
-            except (ValueError, TypeError) as exc:
-                return _error(422, "Unprocessable Entity", str(exc))
-            return JSONResponse(self.faults.as_json())
+            return await self._set_faults(request)
         if request.method == "GET" and action == "faults":
             return JSONResponse(self.faults.as_json())
         if request.method == "GET" and action == "requests":
             return JSONResponse({"counts": dict(self.counts), "requests": list(self.log)})
         return _error(404, "Not Found", f"no control action {request.method} {action}")
+
+    async def _set_faults(self, request: Request) -> Response:
+        """``POST /_emulator/faults``: a 422 names every bad setting, and the old faults stay."""
+        try:
+            data = parse_json(await _read_body(request) or b"{}")
+            if not isinstance(data, dict):
+                raise Invalid([Problem(("body",), "must be an object of fault settings", "type")])
+            self.faults = Faults.from_json(data)
+        except BodyTooLarge:
+            return _too_large()
+        except Invalid as exc:
+            return _invalid(exc.problems)
+        except BadFaults as exc:
+            errors = exc.errors.items()
+            return _invalid([Problem(("body", name), msg, "value_error") for name, msg in errors])
+        return JSONResponse(self.faults.as_json())
 
 
 def _depth(template: str) -> int:
@@ -326,11 +431,15 @@ _HANDLERS: dict[tuple[str, int], _Handler] = {
 }
 
 
-class _DropConnections:
-    """ASGI wrapper: a ``ConnectionDropped`` write starts its response and then dies.
+class _Boundary:
+    """ASGI wrapper for the two ways a request can end outside the pipeline.
 
-    Starting the response first makes uvicorn close the socket instead of answering 500, so the
-    client sees the connection drop mid-response, exactly as a lost response looks on a network.
+    A ``ConnectionDropped`` write starts its response and then dies: starting the response first
+    makes uvicorn close the socket instead of answering 500, so the client sees the connection
+    drop mid-response, exactly as a lost response looks on a network.
+
+    Any other exception, if no response has started, becomes a JSON 500 whose body has no
+    traceback (the log has it). None is expected: every bad request has its own 4xx.
     """
 
     def __init__(self, app: Router, emulator: Emulator):
@@ -338,8 +447,15 @@ class _DropConnections:
         self.emulator = emulator
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def send_noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_noting_start)
         except ConnectionDropped:
             start: Message = {
                 "type": "http.response.start",
@@ -348,6 +464,12 @@ class _DropConnections:
             }
             await send(start)
             raise
+        except Exception:
+            if started or scope["type"] != "http":
+                raise
+            _LOG.exception("emulator failure on %s %s", scope["method"], scope["path"])
+            message = "the emulator failed unexpectedly; its log has the details"
+            await _error(500, "Internal Server Error", message)(scope, receive, send)
 
 
 class _QuietDrops(logging.Filter):
@@ -358,25 +480,54 @@ class _QuietDrops(logging.Filter):
         return not isinstance(exc, ConnectionDropped)
 
 
-def create_app(settings: EmulatorSettings | None = None) -> _DropConnections:
+def create_app(settings: EmulatorSettings | None = None) -> _Boundary:
     """A fresh emulator app; ``app.emulator`` is its state, for tests that look inside.
 
     A bare ``Router`` rather than ``Starlette``: Starlette's error middleware would answer 500 to
-    an injected drop before ``_DropConnections`` could close the connection.
+    an injected drop before ``_Boundary`` could close the connection. One route per path.
     """
     emulator = Emulator(settings or EmulatorSettings())
-
-    def endpoint(op: spec.Operation) -> Callable[[Request], Awaitable[Response]]:
-        async def serve(request: Request) -> Response:
-            return await emulator.handle(request, op)
-
-        return serve
-
-    routes = [Route(op.path, endpoint(op), methods=[op.method]) for op in spec.operations()]
-    routes.append(Route("/_emulator/{action}", emulator.control, methods=["GET", "POST"]))
+    by_path: dict[str, dict[str, spec.Operation]] = {}
+    for op in spec.operations():
+        by_path.setdefault(op.path, {})[op.method] = op
+    routes = [Route(path, _AnyMethod(_endpoint(emulator, ops))) for path, ops in by_path.items()]
+    routes.append(Route("/v0/tts/voices", _AnyMethod(emulator.voices)))
+    routes.append(Route("/_emulator/{action}", _AnyMethod(emulator.control)))
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     router = Router(routes=routes, default=_not_found)
-    return _DropConnections(router, emulator)
+    return _Boundary(router, emulator)
+
+
+_Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class _AnyMethod:
+    """An endpoint routed for every method, so that it can answer a wrong one with JSON.
+
+    Starlette routes a function endpoint only for the methods listed, and answers any other with a
+    plain-text 405; an ASGI endpoint like this one receives them all.
+    """
+
+    def __init__(self, endpoint: _Endpoint):
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.endpoint(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+def _endpoint(emulator: Emulator, ops: dict[str, spec.Operation]) -> _Endpoint:
+    """One path's endpoint: its operations by method, and a 405 naming them for any other."""
+
+    async def serve(request: Request) -> Response:
+        op = ops.get(request.method)
+        if op is None:
+            allowed = ", ".join(ops)
+            message = f"{request.method} is not allowed here; allowed: {allowed}"
+            return _error(405, "Method Not Allowed", message, Allow=allowed)
+        return await emulator.handle(request, op)
+
+    return serve
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:

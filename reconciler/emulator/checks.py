@@ -2,17 +2,33 @@
 
 Every problem becomes one entry of Hume's ``HTTPValidationError`` body,
 ``{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}``; all problems are reported at once.
+Before any of that, ``parse_json`` refuses what the emulator could not parse, store or send back
+(deep nesting, integers SQLite cannot hold, lone surrogates), so hostile input is a 422, not a 500.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.hume import facts, spec
+
+MAX_DEPTH = 64
+"""The deepest a body may nest arrays and objects; Python's json parser recurses once per level."""
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The range of every integer a request may carry: SQLite's integers, and the spec's ``int64``."""
+
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.S)
+"""JSON strings (an unterminated one runs to the end), so brackets inside them are not counted."""
+
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -50,17 +66,25 @@ def schema_problems(schema_ref: str, body: Any) -> list[Problem]:
 
 
 def _tool_problems(body: dict[str, Any]) -> list[Problem]:
-    """``parameters`` is a string that must hold a JSON schema object."""
+    """``parameters`` is a string that must hold a JSON schema object (as strict as a body)."""
     if not isinstance(body.get("parameters"), str):
         return []
     try:
-        parsed = json.loads(body["parameters"])
-    except ValueError as exc:
-        return [Problem(("body", "parameters"), f"is not JSON: {exc}", "json_invalid")]
+        parsed = parse_json(body["parameters"].encode(), ("body", "parameters"))
+    except Invalid as exc:
+        return exc.problems
     if not isinstance(parsed, dict):
         msg = "must be a stringified JSON schema object"
         return [Problem(("body", "parameters"), msg, "value_error")]
     return []
+
+
+def _is_https_url(url: str) -> bool:
+    """``facts.is_https_url``, where a URL that cannot be split (``https://[::1``) is not one."""
+    try:
+        return facts.is_https_url(url)
+    except ValueError:
+        return False
 
 
 def _config_problems(body: dict[str, Any]) -> list[Problem]:
@@ -76,7 +100,7 @@ def _config_problems(body: dict[str, Any]) -> list[Problem]:
     hooks = body.get("webhooks") if isinstance(body.get("webhooks"), list) else []
     for index, hook in enumerate(hooks):
         url = hook.get("url") if isinstance(hook, dict) else None
-        if isinstance(url, str) and not facts.is_https_url(url):
+        if isinstance(url, str) and not _is_https_url(url):
             msg = f"must be a valid https URL (got {url!r})"
             problems.append(Problem(("body", "webhooks", index, "url"), msg, "url_scheme"))
     return problems
@@ -103,14 +127,83 @@ def prose_problems(kind: str, body: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+def _too_deep(raw: bytes) -> bool:
+    """Whether brackets outside strings nest deeper than ``MAX_DEPTH``; a loop, not recursion.
+
+    Scans the bytes, which is exact for UTF-8: no byte of a multi-byte character is ASCII.
+    """
+    depth = 0
+    for byte in _STRINGS.sub(b"", raw).translate(None, _NOT_BRACKETS):
+        depth += 1 if byte in b"[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
+def _finite(text: str) -> float:
+    """``parse_float``: ``1e400`` would parse as infinity, which JSON cannot send back."""
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"number {text[:32]} is out of range")
+    return number
+
+
+def _no_constant(name: str) -> float:
+    """``parse_constant``: ``NaN`` and ``Infinity`` are Python's extensions, not JSON."""
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unstorable(value: Any, loc: tuple[str | int, ...]) -> Iterator[Problem]:
+    """Integers outside int64 and strings with lone surrogates: neither SQLite nor UTF-8 holds them.
+
+    Recursion is safe here: ``parse_json`` has already refused bodies deeper than ``MAX_DEPTH``.
+    """
+    if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        msg = f"must be a 64-bit integer, between {INT64_MIN} and {INT64_MAX}"
+        yield Problem(loc, msg, "range")
+    elif isinstance(value, str) and _SURROGATES.search(value):
+        yield Problem(loc, "is not valid Unicode (lone surrogate)", "string_unicode")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable(item, (*loc, index))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATES.search(key):
+                msg = "has a key that is not valid Unicode (lone surrogate)"
+                yield Problem(loc, msg, "string_unicode")
+            else:
+                yield from _unstorable(item, (*loc, key))
+
+
+def parse_json(raw: bytes, loc: tuple[str | int, ...] = ("body",)) -> Any:
+    """Strict JSON: UTF-8, no NaN, at most ``MAX_DEPTH`` deep, every value storable; or ``Invalid``.
+
+    ``loc`` is where the JSON came from: the body, or a field of it that holds JSON as a string.
+    Empty input parses as ``null``. Never raises ``RecursionError``.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = f"is not UTF-8 ({exc.reason} at byte {exc.start})"
+        raise Invalid([Problem(loc, msg, "json_invalid")]) from exc
+    if _too_deep(raw):
+        msg = f"nests arrays and objects deeper than {MAX_DEPTH} levels"
+        raise Invalid([Problem(loc, msg, "json_depth")])
+    try:
+        body = json.loads(text or "null", parse_float=_finite, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise Invalid([Problem(loc, f"JSON decode error: {exc}", "json_invalid")]) from exc
+    problems = list(_unstorable(body, loc))
+    if problems:
+        raise Invalid(problems)
+    return body
+
+
 def check_body(kind: str, schema_ref: str | None, raw: bytes) -> dict[str, Any]:
     """The parsed body of a write, or ``Invalid`` with every problem found."""
     if schema_ref is None:
         return {}
-    try:
-        body = json.loads(raw or b"null")
-    except ValueError as exc:
-        raise Invalid([Problem(("body",), f"JSON decode error: {exc}", "json_invalid")]) from exc
+    body = parse_json(raw)
     problems = schema_problems(schema_ref, body)
     if isinstance(body, dict):
         problems += prose_problems(kind, body)
@@ -128,18 +221,17 @@ def uuid_param(value: str, where: str = "id") -> str:
 
 
 def int_param(
-    value: str | None, where: tuple[str, str], *, default: int, low: int, high: int | None = None
+    value: str | None, where: tuple[str, str], *, default: int, low: int, high: int = INT64_MAX
 ) -> int:
-    """An integer path or query parameter within ``low..high``."""
+    """An integer path or query parameter within ``low..high`` (by default, what SQLite holds)."""
     if value is None:
         return default
     try:
         number = int(value)
     except ValueError as exc:
         raise Invalid([Problem(where, "must be an integer", "int_parsing")]) from exc
-    if number < low or (high is not None and number > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise Invalid([Problem(where, f"must be {bound} (got {number})", "range")])
+    if not low <= number <= high:
+        raise Invalid([Problem(where, f"must be between {low} and {high} (got {number})", "range")])
     return number
 
 

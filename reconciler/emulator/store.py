@@ -41,6 +41,11 @@ CREATE TABLE IF NOT EXISTS versions (
     body TEXT NOT NULL,
     PRIMARY KEY (id, version)
 );
+CREATE TABLE IF NOT EXISTS voices (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE
+);
 """
 
 
@@ -120,6 +125,7 @@ class Store:
         with self._write() as db:
             db.execute("DELETE FROM versions")
             db.execute("DELETE FROM resources")
+            db.execute("DELETE FROM voices")
 
     # Reads
 
@@ -301,3 +307,27 @@ class Store:
                 db.execute("DELETE FROM resources WHERE id = ?", (id_,))
             else:
                 db.execute("UPDATE resources SET latest = ? WHERE id = ?", (latest, id_))
+
+    # Custom voices (the TTS API's, which configs name): not versioned
+
+    def voices(self) -> list[tuple[str, str]]:
+        """Every custom voice, oldest first, as (id, name)."""
+        with self._lock:
+            return self._db.execute("SELECT id, name FROM voices ORDER BY seq").fetchall()
+
+    def add_voice(self, name: str) -> tuple[str, str]:
+        """A new custom voice; Hume stores its name upper-cased. ``NameTaken`` if it exists."""
+        stored = name.upper()
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM voices WHERE name = ?", (stored,)).fetchone():
+                raise NameTaken(f"a voice named {stored!r} already exists")
+            voice_id = str(uuid.uuid4())
+            db.execute("INSERT INTO voices (id, name) VALUES (?, ?)", (voice_id, stored))
+        return voice_id, stored
+
+    def delete_voice(self, name: str) -> None:
+        """Delete a custom voice by name (case-insensitive, as stored); ``NotFound`` if none."""
+        with self._write() as db:
+            cursor = db.execute("DELETE FROM voices WHERE name = ?", (name.upper(),))
+        if cursor.rowcount == 0:
+            raise NotFound(f"voice {name!r} does not exist")

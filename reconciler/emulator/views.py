@@ -49,12 +49,17 @@ def tool_view(version: Version, *, version_type: str = "FIXED") -> dict[str, Any
 
 
 def voice_view(voice: dict[str, Any]) -> dict[str, Any]:
-    """``ReturnVoice``: the emulator has no voice library, so the missing half is derived."""
+    """``ReturnVoice``: the emulator has no voice library, so the missing half is derived.
+
+    ``VoiceRef`` is one of ``VoiceId`` and ``VoiceName``, either of which lets other keys pass
+    unchecked, so a string ``id`` decides which it is (even an empty one), not a truthy one.
+    """
     provider = voice.get("provider") or facts.VOICE_PROVIDER_DEFAULT
-    key = voice.get("id") or voice["name"]
+    by_id = isinstance(voice.get("id"), str)
+    key = voice["id"] if by_id else voice["name"]
     return {
-        "id": voice.get("id") or str(uuid.uuid5(_VOICE_NAMESPACE, f"{provider}/{key}")),
-        "name": voice.get("name") or voice["id"],
+        "id": key if by_id else str(uuid.uuid5(_VOICE_NAMESPACE, f"{provider}/{key}")),
+        "name": key,
         "provider": provider,
         "compatible_octave_models": [],
     }

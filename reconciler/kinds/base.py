@@ -143,6 +143,10 @@ class Kind:
     """Key order of an exported entry: the order of the format's documentation."""
     exported: Exported = _as_is
     advice: Advice = _no_advice
+    uses_voice: Callable[[Any], bool] = lambda resource: False
+    """Whether a resource names one of the account's own voices (read then, to check it)."""
+    voice_problem: Callable[[Any, Any], str | None] = lambda resource, voices: None
+    """Why the voice a resource names is not among the account's voices, if it is not."""
 
     @cached_property
     def settings(self) -> tuple[str, ...]:

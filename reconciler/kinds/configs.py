@@ -223,8 +223,39 @@ def voice_as_written(projected: dict[str, Any], like: dict[str, Any]) -> dict[st
         voice = projected["voice"]
         kept = {key: voice[key] for key in voice_keys(like) if key in voice}
         kept["provider"] = voice.get("provider", facts.VOICE_PROVIDER_DEFAULT)
+        if kept["provider"] == CUSTOM_VOICE and isinstance(kept.get("name"), str):
+            kept["name"] = kept["name"].upper()  # Hume stores custom voice names upper-cased
         projected["voice"] = kept
     return projected
+
+
+CUSTOM_VOICE = "CUSTOM_VOICE"
+
+
+def custom_voice(config: Any) -> Any:
+    """The account's own voice a config names (``provider: CUSTOM_VOICE``, or none given, which
+    Hume reads the same), which must exist in the account; None for any other voice."""
+    voice = None if config.absent else config.voice
+    if voice is None or (voice.provider or facts.VOICE_PROVIDER_DEFAULT) != CUSTOM_VOICE:
+        return None
+    return voice
+
+
+def missing_voice(config: Any, voices: Any) -> str | None:
+    """Why a config's custom voice is not among the account's ``voices`` (None: it is, or the
+    config names no custom voice)."""
+    voice = custom_voice(config)
+    if voice is None or voices is None:
+        return None
+    if voice.id is not None:
+        if any(found.get("id") == voice.id for found in voices):
+            return None
+        return f"custom voice id {voice.id} does not exist in this Hume account"
+    names = sorted(str(found.get("name")) for found in voices)
+    if voice.name.upper() in {name.upper() for name in names}:
+        return None
+    known = f"its custom voices: {', '.join(names)}" if names else "it has no custom voices"
+    return f"custom voice {voice.name!r} does not exist in this Hume account ({known})"
 
 
 def export_voice(body: dict[str, Any], written: frozenset[tuple[str, ...]]) -> dict[str, Any]:
@@ -282,6 +313,8 @@ KIND = Kind(
     normalise=voice_as_written,
     exported=export_voice,
     advice=provider_advice,
+    uses_voice=lambda config: custom_voice(config) is not None,
+    voice_problem=missing_voice,
     export_order=(
         "name", "evi_version", "version_description", "prompt", "tools", "builtin_tools",
         "voice", "language_model", "ellm_model", "event_messages", "interruption", "nudges",

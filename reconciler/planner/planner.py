@@ -150,6 +150,9 @@ class _Planner:
             return Change(**base, unreadable=self.live.unread[f"{kind.name}#{live.id}"])
         if resource.absent:
             return Change(**base, actions=("delete",) if live else ())
+        problem = kind.voice_problem(resource, self.live.voices)
+        if problem is not None:
+            raise PlanError(f"{resource.source}: {kind.singular} {resource.name!r}: {problem}")
         body = kind.settings_body(resource)
         if live is not None:
             body = _spell_out_inherited(kind.name, body)
