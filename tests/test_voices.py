@@ -76,3 +76,20 @@ def test_voice_library_voices_are_not_checked(server: RunningEmulator, tmp_path:
         if entry["method"] == "GET"
     ]
     assert "/v0/tts/voices" not in reads
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b'{"name": "\\ud800", "generation_id": "g"}', 422),
+        (b"[" * 100 + b"]" * 100, 422),
+        (b'{"name": "  ", "generation_id": "g"}', 422),
+        (b"x" * (2 * 1024 * 1024), 413),
+    ],
+    ids=["lone-surrogate", "deep", "blank-name", "too-large"],
+)
+def test_a_bad_voice_body_is_a_4xx(server: RunningEmulator, body: bytes, status: int) -> None:
+    with server.client(check=False) as api:
+        response = api.post("/v0/tts/voices", content=body)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"

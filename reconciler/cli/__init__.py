@@ -15,7 +15,13 @@ import pydantic
 
 from reconciler import __version__, render
 from reconciler.applier import STATUSES, Outcome, summary
-from reconciler.cli.options import NO_COLOR, TARGET, connection_options, manifest_options
+from reconciler.cli.options import (
+    NO_COLOR,
+    TARGET,
+    account_command,
+    connection_options,
+    manifest_options,
+)
 from reconciler.client import ApiError, ResponseLost, unreachable
 from reconciler.errors import UserError
 from reconciler.kinds import NAMES
@@ -145,13 +151,7 @@ def schema() -> None:
 
 
 @cli.command()
-@NO_COLOR
-@click.argument("path", type=click.Path(path_type=Path))
-@manifest_options
-@connection_options
-@click.option(
-    "--format", "fmt", type=click.Choice(list(RENDERERS)), default="text", show_default=True
-)
+@account_command(list(RENDERERS))
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON)."
 )
@@ -286,13 +286,7 @@ DRIFT_RENDERERS = {
 
 
 @cli.command()
-@NO_COLOR
-@click.argument("path", type=click.Path(path_type=Path))
-@manifest_options
-@connection_options
-@click.option(
-    "--format", "fmt", type=click.Choice(list(DRIFT_RENDERERS)), default="text", show_default=True
-)
+@account_command(list(DRIFT_RENDERERS))
 @click.option(
     "--ignore", multiple=True, metavar="KIND/NAME", help="Known drift to leave out (repeatable)."
 )
@@ -332,6 +326,31 @@ def export(
 
     report = asyncio.run(exporter.run(connection, out, names=names, kinds=kinds, dry_run=dry_run))
     click.echo(safe(report))
+
+
+_EXPECTED = (
+    ManifestErrors,
+    UserError,
+    ApiError,
+    ResponseLost,
+    httpx.HTTPError,
+    OSError,
+    sqlite3.Error,
+    pydantic.ValidationError,
+)
+"""What becomes a message and exit 1 instead of a traceback (unless ``--debug``)."""
+
+
+def _error_message(exc: BaseException) -> str:
+    """The words for an expected error: located manifest errors as they are, others ``error:``."""
+    if isinstance(exc, ManifestErrors):
+        return str(exc)
+    if isinstance(exc, httpx.HTTPError):
+        return f"error: {unreachable(exc)}"
+    if isinstance(exc, pydantic.ValidationError):
+        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
+        return f"error: the API answered in an unexpected shape ({fields})"
+    return f"error: {exc}"
 
 
 class _Warnings(logging.Handler):
@@ -380,31 +399,10 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
-    except ManifestErrors as exc:
+    except _EXPECTED as exc:
         if debug:
             raise
-        click.echo(safe(str(exc)), err=True)
-        sys.exit(1)
-    except (UserError, ApiError, ResponseLost) as exc:
-        if debug:
-            raise
-        click.echo(f"error: {safe(str(exc))}", err=True)
-        sys.exit(1)
-    except httpx.HTTPError as exc:
-        if debug:
-            raise
-        click.echo(f"error: {safe(unreachable(exc))}", err=True)
-        sys.exit(1)
-    except (OSError, sqlite3.Error) as exc:
-        if debug:
-            raise
-        click.echo(f"error: {safe(str(exc))}", err=True)
-        sys.exit(1)
-    except pydantic.ValidationError as exc:
-        if debug:
-            raise
-        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-        click.echo(f"error: the API answered in an unexpected shape ({fields})", err=True)
+        click.echo(safe(_error_message(exc)), err=True)
         sys.exit(1)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -100,3 +100,19 @@ def connection_options(command: F) -> F:
         return command(*args, connection=connection, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def account_command(formats: list[str]) -> Callable[[F], F]:
+    """What plan and drift take, in this order: PATH, variables, the connection, ``--format``
+    (one of ``formats``), and ``--no-color``."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--format", "fmt", type=click.Choice(formats), default="text", show_default=True
+        )(command)
+        command = connection_options(command)
+        command = manifest_options(command)
+        command = click.argument("path", type=click.Path(path_type=Path))(command)
+        return NO_COLOR(command)
+
+    return decorate

@@ -152,12 +152,17 @@ class Emulator:
         if response is None:
             try:
                 query = dict(request.query_params)
-                status, body = voices.serve(self.store, method, query, await request.body())
+                posted = parse_json(await _read_body(request)) if method == "POST" else None
+                status, body = voices.serve(self.store, method, query, posted)
                 response = (
                     JSONResponse(body, status) if body is not None else Response(None, status)
                 )
             except voices.VoiceError as exc:
                 response = _error(exc.status, "Bad Request", str(exc))
+            except Invalid as exc:
+                response = _invalid(exc.problems)
+            except BodyTooLarge as exc:
+                response = _error(413, "Content Too Large", str(exc))
             except NameTaken as exc:
                 response = _error(409, "Conflict", str(exc))
             except NotFound as exc:

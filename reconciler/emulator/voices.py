@@ -9,7 +9,6 @@ stores custom voice names. The Voice Library (``HUME_AI``) lists nothing: there 
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -49,8 +48,9 @@ def _int(query: dict[str, str], name: str, default: int, low: int, high: int) ->
     return value
 
 
-def serve(store: Store, method: str, query: dict[str, str], raw: bytes) -> tuple[int, Any]:
-    """One voices request: ``GET`` lists, ``POST`` creates, ``DELETE ?name=`` deletes."""
+def serve(store: Store, method: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+    """One voices request: ``GET`` lists, ``POST`` creates (``body``: the parsed JSON, checked
+    for size, depth and unicode like every body), ``DELETE ?name=`` deletes."""
     if method == "GET":
         provider = query.get("provider")
         if provider not in PROVIDERS:
@@ -69,10 +69,6 @@ def serve(store: Store, method: str, query: dict[str, str], raw: bytes) -> tuple
             "voices_page": page,
         }
     if method == "POST":
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            raise VoiceError(400, "the body is not JSON") from None
         name, generation = (
             (body.get("name"), body.get("generation_id"))
             if isinstance(body, dict)

@@ -107,8 +107,11 @@ def is_https_url(url: str) -> bool:
     """Webhook URLs "must be a valid https URL"."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    return parts.scheme == "https" and bool(parts.hostname)
+    try:
+        parts = urlsplit(url)
+        return parts.scheme == "https" and bool(parts.hostname)
+    except ValueError:  # "https://[::1": not a URL at all
+        return False
 
 
 def _merge(default: Any, given: Any) -> Any:
