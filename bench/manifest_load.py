@@ -48,7 +48,7 @@ CONFIG = """  - name: config-{n}
       max_duration: {{enabled: true, duration_secs: 1800}}
     turn_detection: {{end_of_turn_silence_ms: 900, prefix_padding_ms: 200}}
     webhooks:
-      - url: https://example.com/hooks/{n}?token=${{secret:TOKEN:-t}}
+      - url: https://example.com/hooks/{n}?token=${{secret:TOKEN:-bench-token}}
         events: [chat_started, chat_ended]
 """
 
