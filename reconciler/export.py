@@ -439,8 +439,15 @@ class Export:
                 }
 
     def load(self, rel: str) -> YamlFile:
+        """An existing manifest, for round-trip editing; first read by evictl's own bounded
+        parser, so a hostile file (nested thousands deep) is a message, not a RecursionError."""
         try:
             text = (self.root / rel).read_text(encoding="utf-8")
+            problems = parse(text).problems
+            if problems:
+                line = problems[0].position[0] + 1
+                message = f"line {line}: {problems[0].message}"
+                raise UserError(f"cannot update {self.root / rel}: {message}")
             docs = list(self.yaml.load_all(text))
         except UnicodeDecodeError as exc:
             raise UserError(f"cannot update {self.root / rel}: not UTF-8 ({exc})") from exc

@@ -86,3 +86,18 @@ def test_symlinks_inside_the_output_directory_are_fine(out: Path) -> None:
     assert export.yaml_files(out) == ["alias.yaml", "real.yaml"]
     export.write(out, [FileChange("prompts/a.md", "write", "text")])
     assert (out / "texts" / "a.md").read_text() == "text"
+
+
+def test_an_existing_file_nested_too_deep_is_a_message_not_a_crash(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "prompts.yaml").write_text("prompts: " + "[" * 5000 + "]" * 5000 + "\n")
+    result = CliRunner().invoke(
+        cli, ["export", "--out", str(out), "--emulator", str(tmp_path / "e.sqlite")]
+    )
+    assert result.exit_code == 1
+    assert str(result.exception).startswith(f"cannot update {out / 'prompts.yaml'}: line 1: ")
