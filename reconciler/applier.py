@@ -144,7 +144,8 @@ class _Run:
         """
         kind, client = change.kind, self.client
         if change.id is None:
-            taken = [item for item in await client.list(kind, name=change.name)]
+            named = await client.list(kind, name=change.name)
+            taken = [item for item in named if item.name == change.name]  # the filter may be loose
             if taken:
                 raise Conflict(
                     f"created in Hume since the plan (id {taken[0].id}, v{taken[0].version})"

@@ -92,6 +92,8 @@ class DriftReport(BaseModel):
     fingerprint: str
     items: tuple[DriftItem, ...] = ()
     ignored: tuple[str, ...] = ()
+    unreadable: tuple[str, ...] = ()
+    """Addresses Hume did not answer for: not classified, so the report is incomplete."""
 
     @property
     def has_drift(self) -> bool:
@@ -99,13 +101,19 @@ class DriftReport(BaseModel):
         return bool(self.items)
 
     def summary(self) -> str:
-        """``Drift: 2 resources differ from the manifests.`` (or that none do)."""
+        """``Drift: 2 resources differ from the manifests.`` (or that none do, or that the report
+        is incomplete)."""
+        count = len(self.items)
+        found = (
+            "1 resource differs from the manifests"
+            if count == 1
+            else f"{count} resources differ from the manifests"
+        )
+        if self.unreadable:
+            return f"Drift (incomplete: {len(self.unreadable)} not read): {found}."
         if not self.items:
             return "No drift: the Hume account matches the manifests."
-        count = len(self.items)
-        if count == 1:
-            return "Drift: 1 resource differs from the manifests."
-        return f"Drift: {count} resources differ from the manifests."
+        return f"Drift: {found}."
 
 
 def when(stamp: int | None) -> str:
@@ -231,7 +239,10 @@ def classify(
         for item in items
     )
     return DriftReport(
-        fingerprint=plan.fingerprint, items=report_items, ignored=tuple(sorted(ignored))
+        fingerprint=plan.fingerprint,
+        items=report_items,
+        ignored=tuple(sorted(ignored)),
+        unreadable=tuple(change.address for change in plan.unreadable),
     )
 
 

@@ -35,12 +35,12 @@ class SecretSpan(BaseModel):
 
     path: str
     """As the manifest writes it: ``webhooks[0].url``, ``parameters.properties.key.default``."""
+    keys: tuple[str, ...]
+    """The mapping keys down to the value, list positions left out (lists compared as sets are
+    reordered, so every item at these keys is treated alike). Kept as keys, not parsed back out
+    of ``path``: a key may hold a dot or be all digits (``properties: {"api.key": ...}``)."""
     parts: tuple[str | None, ...]
     """Literal text, and ``None`` for each substituted secret, in order."""
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return path_keys(self.path)
 
     def shown(self) -> str:
         """The desired value as shown: the template with ``(secret)`` in each slot."""
@@ -143,5 +143,7 @@ def _in_json(text: str, keys: Sequence[str], mask: Callable[[str], str]) -> str:
 
 
 def desired_mask(span: SecretSpan, text: str) -> str:
-    """A desired value: its template, secret slots filled with ``(secret)``."""
-    return span.shown() if span.pattern().match(text) else SECRET
+    """A desired value: its template, secret slots filled with ``(secret)``. Another value at the
+    same keys (another list item) is left as it is: if it holds a secret, its own span masks it,
+    and redaction by value is the net under both."""
+    return span.shown() if span.pattern().match(text) else text

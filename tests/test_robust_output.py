@@ -115,7 +115,7 @@ def test_a_resource_hume_does_not_answer_for_is_left_out_not_the_run(
     assert planned.exit_code == 1
     assert '! prompt "closer": not planned, Hume did not answer for it (GET' in planned.output
     assert str(planned.exception) == (
-        "the plan is incomplete: Hume did not answer for 1 resource(s); run plan again"
+        "the plan is incomplete: Hume did not answer for 1 resource(s), left out; run it again"
     )
     applied = evictl(server, "apply", root, "--auto-approve", "--format", "json")
     assert applied.exit_code == 1
@@ -126,6 +126,14 @@ def test_a_resource_hume_does_not_answer_for_is_left_out_not_the_run(
         "desk": "done",
     }  # night pins closer's live version, which the plan left alone
     assert outcomes["closer"]["detail"].startswith("not read from Hume: GET /v0/evi/prompts/")
+    drift = evictl(server, "drift", root)
+    assert drift.exit_code == 1
+    assert "Not read (Hume did not answer): prompts/greeter, prompts/closer" in drift.output
+    assert "Drift (incomplete: 2 not read): 0 resources differ from the manifests." in drift.output
+    alone = write(tmp_path / "alone", MANIFEST.replace("Hello again", "Hello"))
+    only_unread = evictl(server, "apply", alone, "--auto-approve")
+    assert only_unread.exit_code == 1
+    assert "No changes" not in only_unread.output
     faults(server)
     assert evictl(server, "apply", root, "--auto-approve").exit_code == 0
     assert evictl(server, "plan", root, "--detailed-exitcode").exit_code == 0

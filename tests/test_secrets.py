@@ -18,7 +18,11 @@ from reconciler.workflow import Connection
 from tests.apply_support import with_client
 from tests.plan_support import write
 
-HOOK = SecretSpan(path="webhooks[0].url", parts=("https://hooks.acme.example/evi?token=", None, ""))
+HOOK = SecretSpan(
+    path="webhooks[0].url",
+    keys=("webhooks", "url"),
+    parts=("https://hooks.acme.example/evi?token=", None, ""),
+)
 
 
 def no_redaction(text: str) -> str:
@@ -168,3 +172,29 @@ def test_a_secret_too_short_to_hide_is_an_error_naming_it(tmp_path: Path, value:
         "short to keep out of every output (at least 6)"
     ) in result.output
     assert "Traceback" not in result.output
+
+
+ODD_KEYS = """\
+tools:
+  - name: odd
+    parameters:
+      type: object
+      properties:
+        "123": {type: string, default: "${secret:CRM}"}
+        "api.key": {type: string, default: "${secret:CRM2}"}
+        plain: {type: string, enum: ["${secret:CRM}", "visible-choice"]}
+"""
+
+
+def test_keys_with_dots_or_digits_do_not_let_an_old_secret_through(tmp_path: Path) -> None:
+    root, db = write(tmp_path / "m", ODD_KEYS), tmp_path / "e.sqlite"
+    old = {"CRM": "crmsecret111", "CRM2": "apikey111"}
+    assert run("apply", root, "--emulator", db, "--auto-approve", env=old).exit_code == 0
+    new = {"CRM": "crmsecret222", "CRM2": "apikey222"}
+    for command in ("plan", "drift"):
+        for fmt in ("text", "json", "markdown"):
+            output = run(command, root, "--emulator", db, "--format", fmt, env=new).output
+            for value in (*old.values(), *new.values()):
+                assert value not in output, (command, fmt)
+    text = run("plan", root, "--emulator", db, env=new).output
+    assert '-      "default": "(secret; differs)",' in text

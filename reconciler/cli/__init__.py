@@ -172,10 +172,7 @@ def plan(
     if out is not None:
         out.write_text(render.as_json(result, manifests.redact) + "\n", encoding="utf-8")
     if result.unreadable:
-        raise UserError(
-            f"the plan is incomplete: Hume did not answer for {len(result.unreadable)} "
-            "resource(s); run plan again"
-        )
+        raise UserError(_incomplete(len(result.unreadable)))
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
 
@@ -272,6 +269,8 @@ def apply_command(
     elif result.has_changes:
         click.echo("Apply cancelled; nothing was changed.")
         sys.exit(1)  # as Terraform's: a pipeline must not take "no" for success
+    elif result.unreadable:
+        raise UserError(_incomplete(len(result.unreadable)))
     else:
         click.echo(result.summary())
     if counts["conflict"] or counts["failed"] or counts["skipped"]:
@@ -300,6 +299,8 @@ def drift(
     """Report where the account differs from the manifests (read-only). Exit 2 on drift."""
     manifests, report = asyncio.run(drift_report(path, variables, connection, ignore))
     click.echo(DRIFT_RENDERERS[fmt](report, manifests.redact))
+    if report.unreadable:
+        raise UserError(_incomplete(len(report.unreadable)))
     if report.has_drift:
         sys.exit(2)
 
@@ -326,6 +327,13 @@ def export(
 
     report = asyncio.run(exporter.run(connection, out, names=names, kinds=kinds, dry_run=dry_run))
     click.echo(safe(report))
+
+
+def _incomplete(count: int) -> str:
+    return (
+        f"the plan is incomplete: Hume did not answer for {count} resource(s), left out; "
+        "run it again"
+    )
 
 
 _EXPECTED = (

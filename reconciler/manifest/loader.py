@@ -243,9 +243,18 @@ class _Load:
             self.resources[kind].append(loaded)
 
     def interpolate(
-        self, value: Any, path: Path, where: _Where, secret_spans: list[SecretSpan]
+        self,
+        value: Any,
+        path: Path,
+        where: _Where,
+        secret_spans: list[SecretSpan],
+        keys: tuple[str, ...] = (),
     ) -> Any:
-        """``value`` with ``${...}`` expanded in every string (shared values are not mutated)."""
+        """``value`` with ``${...}`` expanded in every string (shared values are not mutated).
+
+        ``keys`` are the mapping keys from the resource down to ``value``, as strings and without
+        list positions: how a secret's span is found again in a body (``reconciler.secrets``).
+        """
         if isinstance(value, str):
             if "${" not in value:
                 return value
@@ -257,16 +266,19 @@ class _Load:
             if expansion.secrets:
                 self.secrets.update(expansion.secrets)
                 parts = template(expansion.text, expansion.secrets)
-                secret_spans.append(SecretSpan(path=format_path(path[2:]), parts=parts))
+                span = SecretSpan(path=format_path(path[2:]), keys=keys, parts=parts)
+                secret_spans.append(span)
             return expansion.text
         if isinstance(value, dict):
             expanded = {
-                k: self.interpolate(v, (*path, k), where, secret_spans) for k, v in value.items()
+                k: self.interpolate(v, (*path, k), where, secret_spans, (*keys, str(k)))
+                for k, v in value.items()
             }
             return value if all(expanded[k] is value[k] for k in value) else expanded
         if isinstance(value, list):
             items = [
-                self.interpolate(v, (*path, i), where, secret_spans) for i, v in enumerate(value)
+                self.interpolate(v, (*path, i), where, secret_spans, keys)
+                for i, v in enumerate(value)
             ]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         return value

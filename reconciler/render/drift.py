@@ -52,6 +52,8 @@ def as_text(report: DriftReport, redact: Redact) -> str:
         out.append("")
     if report.ignored:
         out.append(f"Ignored: {', '.join(report.ignored)}")
+    if report.unreadable:
+        out.append(f"Not read (Hume did not answer): {', '.join(report.unreadable)}")
     out.append(click.style(report.summary(), bold=True))
     return redact("\n".join(out))
 
