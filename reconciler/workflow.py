@@ -7,6 +7,7 @@ stages are wired here once and the CLI stays a thin layer of options and printin
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -247,6 +248,19 @@ def _first_difference(old: Any, new: Any, path: str = "") -> str:
     return path or "(the whole plan)"
 
 
+def _manifest_field(old: dict, new: dict) -> str:
+    """The manifest field whose value differs between two versions of one planned change (the
+    body's path, or a field change's own ``path``), not a place in the plan document."""
+    if old.get("body") != new.get("body"):
+        return _first_difference(old.get("body") or {}, new.get("body") or {})
+    before = [*old.get("fields", []), old.get("description")]
+    after = [*new.get("fields", []), new.get("description")]
+    for a, b in itertools.zip_longest(before, after):
+        if a != b:
+            return (a or b)["path"]
+    return _first_difference(old, new)
+
+
 def manifests_moved(saved: dict, fresh: dict) -> str | None:
     """Which resource and field now resolve differently from the saved plan, if any."""
     if fresh == saved:
@@ -259,7 +273,7 @@ def manifests_moved(saved: dict, fresh: dict) -> str | None:
         if address not in old:
             return f"{address} is newly planned"
         if old[address] != new[address]:
-            where = _first_difference(old[address], new[address])
+            where = _manifest_field(old[address], new[address])
             return f"{address} {where} resolves differently (other variables, or edited files?)"
     return f"{_first_difference(saved, fresh)} differs"
 

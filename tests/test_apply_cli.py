@@ -353,7 +353,7 @@ def test_a_saved_plan_is_refused_when_the_manifests_changed(
     write(root, CHANGED)
     result = evictl("apply", saved, "--emulator", db)
     assert str(result.exception) == (
-        "the plan is stale: prompts/greeter body.text resolves differently (other variables, "
+        "the plan is stale: prompts/greeter text resolves differently (other variables, "
         "or edited files?); run plan again"
     )
     assert inventory(account) == EMPTY

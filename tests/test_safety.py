@@ -375,7 +375,7 @@ def test_a_saved_plan_with_other_variables_names_the_field(root: Path, db: Path)
     run("plan", root, "--emulator", db, "--out", saved, "--var", "WHO=you")
     result = run("apply", saved, "--emulator", db, "--var", "WHO=them")
     assert str(result.exception) == (
-        "the plan is stale: prompts/greeter body.text resolves differently (other variables, or "
+        "the plan is stale: prompts/greeter text resolves differently (other variables, or "
         "edited files?); run plan again"
     )
 
