@@ -14,7 +14,9 @@ version histories ``needs_history`` asks for, and ``classify`` decides; words ar
 - ``changed``: no live version ever matched (the manifests changed and were not applied);
 - ``description``: only a version description differs;
 - ``stale_pin``: a config pins an older version of a prompt or tool than the latest;
-- ``should_be_absent``: marked ``absent: true`` but still there.
+- ``should_be_absent``: marked ``absent: true`` but still there;
+- ``unmanaged``: in the scope the project file's ``[ownership]`` globs own, but described by no
+  manifest (apply would delete it).
 
 A config that differs only because a prompt or tool it uses drifted (its plan reasons are all
 typed dependency reasons) is not reported on its own: its dependency's item lists it under
@@ -33,14 +35,21 @@ from reconciler.errors import UserError
 from reconciler.kinds import KINDS, REGISTRY, Kind, LiveVersion
 from reconciler.manifest import Manifests
 from reconciler.planner import canonical
-from reconciler.planner.plan import DEPENDENCY_REASONS, Change, Plan
+from reconciler.planner.plan import DEPENDENCY_REASONS, Change, OwnedNotDescribed, Plan
 from reconciler.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from reconciler.client import HumeClient
 
 Category = Literal[
-    "missing", "renamed", "ahead", "changed", "description", "stale_pin", "should_be_absent"
+    "missing",
+    "renamed",
+    "ahead",
+    "changed",
+    "description",
+    "stale_pin",
+    "should_be_absent",
+    "unmanaged",
 ]
 TITLES: dict[str, str] = {
     "missing": "missing in Hume",
@@ -50,6 +59,7 @@ TITLES: dict[str, str] = {
     "description": "version description differs",
     "stale_pin": "pinned to an older version",
     "should_be_absent": "should be absent",
+    "unmanaged": "owned by these manifests, not in them",
 }
 
 
@@ -228,6 +238,9 @@ def classify(
         if _only_cascade(change):
             for reason in change.reasons:
                 used_by.setdefault(reason.subject, []).append(change.name)
+            continue
+        if any(isinstance(reason, OwnedNotDescribed) for reason in change.reasons):
+            items.append(DriftItem(category="unmanaged", change=change))
             continue
         resource = desired[change.address]
         targets = tuple(

@@ -27,7 +27,9 @@ Format (``format_version`` 2), also what ``evictl plan --format json`` prints:
 
 Reasons, by ``type``: ``dependency_created`` and ``dependency_new_version`` (``subject``: the
 address of a referenced resource this apply creates or versions), ``stale_pin`` (``subject``,
-``pinned``: the live pin, ``resolves_to``: what the manifests resolve it to; null means latest).
+``pinned``: the live pin, ``resolves_to``: what the manifests resolve it to; null means latest),
+``owned_not_described`` (``globs``: the project file's ownership globs a live resource's name
+matches though no manifest describes it: it is deleted, "pruned").
 Notes (``notes``, for reviewers; apply ignores them), by ``type``: ``same_description`` (a new
 version keeps ``live_version``'s description), ``possible_rename`` (a create equals the unmanaged
 live resource ``live_name``/``id``), ``older_versions_use`` (a delete leaves older versions of
@@ -114,7 +116,19 @@ class StalePin(_Value):
     resolves_to: int | None = None
 
 
-Reason = Annotated[DependencyCreated | DependencyNewVersion | StalePin, Field(discriminator="type")]
+class OwnedNotDescribed(_Value):
+    """A live resource in the scope the manifests own (``[ownership]`` globs) that no manifest
+    describes: pruned."""
+
+    type: Literal["owned_not_described"] = "owned_not_described"
+    globs: tuple[str, ...]
+    """The ownership globs its name matches."""
+
+
+Reason = Annotated[
+    DependencyCreated | DependencyNewVersion | StalePin | OwnedNotDescribed,
+    Field(discriminator="type"),
+]
 DEPENDENCY_REASONS = (DependencyCreated, DependencyNewVersion)
 
 

@@ -10,6 +10,7 @@ apply (the cascade), and records that as typed reasons and ``depends_on`` edges.
 from __future__ import annotations
 
 import copy
+import fnmatch
 import hashlib
 import json
 import re
@@ -31,6 +32,7 @@ from reconciler.planner.plan import (
     FieldChange,
     Note,
     OlderVersionsUse,
+    OwnedNotDescribed,
     Pin,
     Plan,
     PlannedRef,
@@ -84,6 +86,15 @@ def _hide_secrets(
     before = mask_value(field.path, field.before, spans, lambda s, text: s.mask_live(text, redact))
     after = mask_value(field.path, field.after, spans, desired_mask)
     return field.model_copy(update={"before": before, "after": after})
+
+
+class Ownership(NamedTuple):
+    """What the manifests own (the project file's ``[ownership]``): live resources whose names
+    match ``globs`` and that no manifest describes are deleted."""
+
+    globs: tuple[str, ...]
+    source: str
+    """Where the globs are written (the project file), for the delete's ``source``."""
 
 
 class _Resolved(NamedTuple):
@@ -199,6 +210,34 @@ class _Planner:
             self.reads[f"{kind}#{live.id}"] = _state(live)
         else:
             self.reads.update((address(kind, name), ABSENT) for name in names)
+
+    def pruned(self, kind: Kind, ownership: Ownership) -> list[Change]:
+        """Deletes of the live ``kind`` resources the manifests own by glob but do not describe.
+
+        Names match case-sensitively, as Hume's names do; a resource a manifest describes under a
+        previous name is managed, not pruned.
+        """
+        managed = {n for r in self.desired.of_kind(kind.name) for n in (r.name, *r.previous_names)}
+        changes = []
+        for live in self.live.of_kind(kind.name):
+            globs = tuple(g for g in ownership.globs if fnmatch.fnmatchcase(live.name, g))
+            if not globs or live.name in managed:
+                continue
+            self.saw(kind.name, live)
+            changes.append(
+                Change(
+                    kind=kind.name,
+                    name=live.name,
+                    actions=("delete",),
+                    id=live.id,
+                    live_name=live.name,
+                    live_version=live.version,
+                    live_modified_on=live.modified_on,
+                    reasons=(OwnedNotDescribed(globs=globs),),
+                    source=ownership.source,
+                )
+            )
+        return changes
 
     def possible_renames(self, kind: Kind, body: dict[str, Any]) -> tuple[PossibleRename, ...]:
         """Unmanaged live resources whose content equals a created one's: renamed in Hume?"""
@@ -437,12 +476,19 @@ def fingerprint(reads: dict[str, str]) -> str:
 
 
 def plan(
-    desired: Manifests, live: Snapshot, *, targets: Sequence[str] = (), strict: bool = True
+    desired: Manifests,
+    live: Snapshot,
+    *,
+    targets: Sequence[str] = (),
+    strict: bool = True,
+    ownership: Ownership | None = None,
 ) -> Plan:
     """The changes that make ``live`` match ``desired`` (only ``targets`` and their needs).
 
     ``strict`` (a plan to apply) stops at a delete that live resources would still use; drift,
-    which only reports, asks for a ``still_used`` note instead.
+    which only reports, asks for a ``still_used`` note instead. With ``ownership``, live
+    resources in the owned scope that no manifest describes are deleted too (never with
+    ``targets``: a targeted plan touches only what it names).
     """
     planner = _Planner(desired, live)
     chosen = _targets(desired, targets)
@@ -450,6 +496,15 @@ def plan(
         for resource in desired.of_kind(kind.name):
             change = planner.plan_resource(kind, resource)
             planner.changes[change.address] = change
+        if ownership is not None and chosen is None:
+            for change in planner.pruned(kind, ownership):
+                if change.address in planner.changes:
+                    raise PlanError(
+                        f"{ownership.source}: two live {kind.name} are named {change.name!r} in "
+                        "the owned scope; evictl identifies resources by name: delete or rename "
+                        "one in Hume"
+                    )
+                planner.changes[change.address] = change
     ordered = [
         planner.dependents(change, chosen, strict) if "delete" in change.actions else change
         for change in planner.changes.values()

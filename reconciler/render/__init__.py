@@ -24,6 +24,7 @@ from reconciler.planner.plan import (
     FieldChange,
     Note,
     OlderVersionsUse,
+    OwnedNotDescribed,
     Plan,
     PossibleRename,
     Reason,
@@ -79,6 +80,8 @@ def reason(value: Reason) -> str:
         return f"{_subject(value.subject)} → created"
     if isinstance(value, DependencyNewVersion):
         return f"{_subject(value.subject)} → new version"
+    if isinstance(value, OwnedNotDescribed):
+        return f"owned by these manifests ({', '.join(value.globs)}), not in them"
     assert isinstance(value, StalePin)
     return (
         f"{_subject(value.subject)} is pinned at {_version(value.pinned)}; "

@@ -21,7 +21,11 @@ def _item_lines(item: DriftItem) -> list[str]:
             f"{item.introduced_by.describe()}, is not what the manifests describe "
             f"(version {item.matched_version} was)"
         )
-    elif change.live_version is not None and item.category not in ("renamed", "should_be_absent"):
+    elif change.live_version is not None and item.category not in (
+        "renamed",
+        "should_be_absent",
+        "unmanaged",
+    ):
         lines.append(
             f"live version {change.live_version}, {when(change.live_modified_on)}, "
             "is not what the manifests describe"
@@ -32,6 +36,11 @@ def _item_lines(item: DriftItem) -> list[str]:
         lines.append(
             f"- live version {change.live_version}, {when(change.live_modified_on)}, still "
             "exists: the manifests mark it absent"
+        )
+    if item.category == "unmanaged":
+        lines.append(
+            f"- live version {change.live_version}, {when(change.live_modified_on)}: "
+            "no manifest describes it; apply deletes it (or describe it, or narrow [ownership])"
         )
     lines += list(item.notes)
     if item.used_by:

@@ -1,0 +1,93 @@
+"""Ownership and prune in the pure planner: a live resource whose name an ``[ownership]`` glob
+matches, and that no manifest describes, is deleted; nothing outside the globs ever is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler import render
+from reconciler.drift import classify
+from reconciler.manifest import load_manifests
+from reconciler.planner.plan import OwnedNotDescribed
+from reconciler.planner.planner import Ownership, PlanError, plan
+from tests.plan_support import write
+from tests.test_planner_table import BASE, account, config, prompt, tool
+
+OWNED = Ownership(globs=("support-*", "desk"), source="evictl.toml")
+
+
+def planned(tmp_path: Path, manifest: str, live, **kwargs):  # type: ignore[no-untyped-def]
+    write(tmp_path, manifest)
+    manifests = load_manifests(tmp_path, {})
+    return manifests, plan(manifests, live, **kwargs)
+
+
+def deletes(result) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
+    return {c.address: c.reasons for c in result.pending if "delete" in c.actions}
+
+
+def test_owned_and_undescribed_is_deleted_outside_the_globs_never(tmp_path: Path) -> None:
+    live = account(
+        prompt(), tool(), config(),
+        prompt("support-old"), prompt("supportive"), prompt("Support-caps"), tool("support-x"),
+    )  # fmt: skip
+    _, result = planned(tmp_path, BASE, live, ownership=OWNED)
+    assert deletes(result) == {
+        "prompts/support-old": (OwnedNotDescribed(globs=("support-*",)),),
+        "tools/support-x": (OwnedNotDescribed(globs=("support-*",)),),
+    }
+    change = next(c for c in result.pending if c.address == "prompts/support-old")
+    assert change.source == "evictl.toml"
+    assert render.reason(change.reasons[0]) == "owned by these manifests (support-*), not in them"
+    assert "prompts#" + change.id in "".join(result.reads)  # a saved plan notices it moving
+
+
+def test_without_ownership_nothing_is_pruned(tmp_path: Path) -> None:
+    _, result = planned(tmp_path, BASE, account(prompt(), tool(), config(), prompt("support-1")))
+    assert not result.has_changes
+
+
+def test_a_resource_managed_under_a_previous_name_is_not_pruned(tmp_path: Path) -> None:
+    manifest = "prompts: [{name: support-new, previous_names: [support-old], text: Hi}]\n"
+    _, result = planned(tmp_path, manifest, account(prompt("support-old")), ownership=OWNED)
+    assert [c.actions for c in result.pending] == [("rename",)]
+
+
+def test_a_targeted_plan_prunes_nothing(tmp_path: Path) -> None:
+    live = account(prompt(), tool(), config(), prompt("support-old"))
+    _, result = planned(tmp_path, BASE, live, ownership=OWNED, targets=["prompts/greeter"])
+    assert not result.has_changes
+
+
+def test_pruning_what_a_live_config_still_uses_stops_the_plan(tmp_path: Path) -> None:
+    used = prompt("support-greeter")
+    live = account(used, tool(), config("legacy", prompt=used))
+    with pytest.raises(PlanError, match="still use"):
+        planned(tmp_path, "prompts: [{name: other, text: Hi}]\n", live, ownership=OWNED)
+
+
+def test_a_pruned_config_goes_first_and_frees_what_it_used(tmp_path: Path) -> None:
+    used = prompt("support-greeter")
+    live = account(used, tool(), config("desk", prompt=used))
+    _, result = planned(tmp_path, "prompts: [{name: other, text: Hi}]\n", live, ownership=OWNED)
+    assert set(deletes(result)) == {"prompts/support-greeter", "configs/desk"}
+    prompt_delete = next(c for c in result.pending if c.address == "prompts/support-greeter")
+    assert "configs/desk" in prompt_delete.depends_on
+
+
+def test_drift_reports_owned_but_undescribed_as_unmanaged(tmp_path: Path) -> None:
+    live = account(prompt(), tool(), config(), prompt("support-old"))
+    manifests, result = planned(tmp_path, BASE, live, ownership=OWNED, strict=False)
+    report = classify(manifests, live, result, {})
+    assert [(i.category, i.change.address) for i in report.items] == [
+        ("unmanaged", "prompts/support-old")
+    ]
+
+
+def test_two_live_resources_with_one_owned_name_is_an_error(tmp_path: Path) -> None:
+    twin = prompt("support-old").model_copy(update={"id": "another-id"})
+    live = account(prompt("support-old"), twin)
+    with pytest.raises(PlanError, match="two live prompts are named 'support-old'"):
+        planned(tmp_path, "prompts: [{name: other, text: Hi}]\n", live, ownership=OWNED)
