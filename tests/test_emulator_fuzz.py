@@ -1,4 +1,4 @@
-"""Schemathesis over every prompt, tool and config operation of the spec, against the emulator.
+"""Schemathesis over every prompt, tool, config and chat operation the emulator serves.
 
 Cases come from the spec document itself (``reconciler/hume/openapi.yaml``), valid and invalid
 alike, and are sent to the app in process. Two checks, both required to hold on every case: no
@@ -13,6 +13,7 @@ generated), to reach the store and the views behind those checks as well.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from reconciler.emulator import EmulatorSettings, checks, create_app
+from reconciler.emulator import EmulatorSettings, chats, checks, create_app
 from reconciler.hume import spec
 
 SPEC = Path(spec.__file__).with_name("openapi.yaml")
@@ -51,9 +52,9 @@ CONFIG = SchemathesisConfig.from_dict(
         },
     }
 )
-schema = schemathesis.openapi.from_path(SPEC, config=CONFIG).include(
-    path_regex=rf"^/v0/evi/({'|'.join(spec.KINDS)})(/|$)"
-)
+SERVED = [rf"^/v0/evi/({'|'.join(spec.KINDS)})(/|$)"]
+SERVED += [f"^{re.escape(path)}$" for path in spec.CHAT_PATHS]
+schema = schemathesis.openapi.from_path(SPEC, config=CONFIG).include(path_regex="|".join(SERVED))
 
 
 def call(method: str, path: str, **parts: Any) -> Any:
@@ -99,6 +100,8 @@ def aim_at_live_data(case: schemathesis.Case) -> bool:
     Returns whether anything changed (if not, a second call would only repeat the first).
     """
     kind = case.operation.path.split("/")[3]
+    if kind == "chats":
+        return aim_at_a_chat(case)
     params = case.path_parameters or {}
     if "id" in params:
         params["id"] = existing(kind)
@@ -118,6 +121,16 @@ def aim_at_live_data(case: schemathesis.Case) -> bool:
             body["tools"] = [pinned(tool, "tools") for tool in body["tools"]]
         case.body = body
     return "id" in params or isinstance(case.body, dict)
+
+
+def aim_at_a_chat(case: schemathesis.Case) -> bool:
+    """Point a chat read at a chat (seeded: chats have no create operation) and its config."""
+    chat = chats.seed(APP.emulator.store, {"config_id": existing("configs")})
+    if case.path_parameters and "id" in case.path_parameters:
+        case.path_parameters["id"] = chat.id
+    if isinstance(case.query, dict) and "config_id" in case.query:
+        case.query["config_id"] = chat.config_id
+    return True
 
 
 @pytest.fixture(autouse=True)

@@ -24,6 +24,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from reconciler.chats import LiveChat
 from reconciler.kinds import KINDS, LiveVersion
 
 PAGE_SIZE = 100
@@ -249,6 +250,45 @@ class HumeClient:
         if skipped:
             log.warning("the %s voices listing had %d null item(s); skipped", provider, skipped)
         return [item for item in items if isinstance(item, dict)]
+
+    async def chats(
+        self,
+        config_id: str,
+        *,
+        status: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> list[LiveChat]:
+        """A config's chats, newest first (``GET /v0/evi/chats``): at most ``limit``, and only
+        those that started at or after ``since`` (Unix seconds).
+
+        Pages are read one at a time, unlike ``_all_pages``, so that reading stops as soon as
+        ``limit`` or an older chat is reached. A chat seen twice (pages shift when a chat starts
+        mid-read) counts once; null items are skipped with a warning.
+        """
+        params = {"config_id": config_id, "ascending_order": "false"}
+        if status is not None:
+            params["status"] = status
+        found: dict[str, LiveChat] = {}
+        number, skipped = 0, 0
+        while limit is None or len(found) < limit:
+            items, total = await self._page("/v0/evi/chats", number, params)
+            older = False
+            for item in items:
+                if item is None:
+                    skipped += 1
+                    continue
+                chat = LiveChat.model_validate(item)
+                if since is not None and chat.start_timestamp < since:
+                    older = True
+                    break
+                found.setdefault(chat.id, chat)
+            number += 1
+            if older or not items or (total is not None and number >= total):
+                break
+        if skipped:
+            log.warning("the chats listing of config %s had %d null item(s)", config_id, skipped)
+        return list(found.values())[:limit]
 
     async def latest(self, kind: str, id_: str) -> LiveVersion | None:
         """A resource's latest version (None if the resource is gone): one small read."""

@@ -22,13 +22,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import Message, Receive, Scope, Send
 
-from reconciler.emulator import views, voices
+from reconciler.emulator import chats, views, voices
 from reconciler.emulator.checks import (
     Invalid,
     Problem,
     bool_param,
     check_body,
     int_param,
+    page_params,
     parse_json,
     uuid_param,
 )
@@ -40,8 +41,6 @@ API_KEY_HEADER = "X-Hume-Api-Key"
 REQUEST_LOG_SIZE = 10_000
 MAX_BODY_BYTES = 1024 * 1024
 """The largest request body (1 MiB, far above any real config); a larger one is never read whole."""
-PAGE_NUMBER_MAX = 2**31 - 1
-"""Keeps ``page_number * page_size``, the SQL offset, well inside SQLite's 64-bit integers."""
 _LOG = logging.getLogger(__name__)
 _REFERENCE_FIELDS = frozenset({"prompt", "tools"})
 """The fields by which a version (a config's) points at prompt and tool versions."""
@@ -211,7 +210,8 @@ class Emulator:
                 query=dict(request.query_params),
                 body=check_body(op.kind, op.request_ref, await _read_body(request)),
             )
-            status, body = _HANDLERS[(op.method, _depth(op.path))](self, call)
+            handler = _CHAT_HANDLERS.get(op.operation_id) or _HANDLERS[(op.method, _depth(op.path))]
+            status, body = handler(self, call)
         except BodyTooLarge:
             return _too_large()
         except Invalid as exc:
@@ -235,20 +235,7 @@ class Emulator:
 
     def list_resources(self, call: Call) -> tuple[int, dict[str, Any]]:
         """``GET /{kind}`` and ``GET /{kind}/{id}``: a page of versions."""
-        page_number = int_param(
-            call.query.get("page_number"),
-            ("query", "page_number"),
-            default=0,
-            low=0,
-            high=PAGE_NUMBER_MAX,
-        )
-        page_size = int_param(
-            call.query.get("page_size"),
-            ("query", "page_size"),
-            default=facts.PAGE_SIZE_DEFAULT,
-            low=1,
-            high=facts.PAGE_SIZE_MAX,
-        )
+        page_number, page_size = page_params(call.query)
         latest_only = bool_param(
             call.query.get("restrict_to_most_recent"),
             ("query", "restrict_to_most_recent"),
@@ -271,6 +258,15 @@ class Emulator:
             "page_size": page_size,
             "total_pages": page.total_pages,
         }
+
+    def list_chats(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``GET /chats``: a page of the chats seeded through ``POST /_emulator/chats``."""
+        return 200, chats.list_chats(self.store, call.query)
+
+    def chat_events(self, call: Call) -> tuple[int, dict[str, Any]]:
+        """``GET /chats/{id}``: one chat, with no events (the emulator holds no conversations)."""
+        assert call.id is not None
+        return 200, chats.chat_events(self.store, call.id, call.query)
 
     def create(self, call: Call) -> tuple[int, dict[str, Any]]:
         """``POST /{kind}``: a new resource at version 0."""
@@ -378,7 +374,7 @@ class Emulator:
     # Control endpoints
 
     async def control(self, request: Request) -> Response:
-        """``/_emulator/*``: reset, faults and the request log, for tests and benchmarks."""
+        """``/_emulator/*``: reset, faults, the request log and chats, for tests and benchmarks."""
         action = request.path_params["action"]
         if request.method == "POST" and action == "reset":
             self.store.reset()
@@ -390,6 +386,8 @@ class Emulator:
             return await self._set_faults(request)
         if request.method == "GET" and action == "faults":
             return JSONResponse(self.faults.as_json())
+        if request.method == "POST" and action == "chats":
+            return await self._seed_chat(request)
         if request.method == "GET" and action == "requests":
             return JSONResponse({"counts": dict(self.counts), "requests": list(self.log)})
         return _error(404, "Not Found", f"no control action {request.method} {action}")
@@ -409,6 +407,19 @@ class Emulator:
             errors = exc.errors.items()
             return _invalid([Problem(("body", name), msg, "value_error") for name, msg in errors])
         return JSONResponse(self.faults.as_json())
+
+    async def _seed_chat(self, request: Request) -> Response:
+        """``POST /_emulator/chats``: 201 with the new chat; 400 for a bad body, 404 for a config
+        or version that does not exist."""
+        try:
+            chat = chats.seed(self.store, parse_json(await _read_body(request) or b"{}"))
+        except BodyTooLarge:
+            return _too_large()
+        except (Invalid, chats.BadSeed) as exc:
+            return _error(400, "Bad Request", str(exc))
+        except NotFound as exc:
+            return _error(404, "Not Found", str(exc))
+        return JSONResponse(chats.view(chat), 201)
 
 
 def _depth(template: str) -> int:
@@ -434,6 +445,11 @@ _HANDLERS: dict[tuple[str, int], _Handler] = {
     ("PATCH", 2): Emulator.update_description,
     ("DELETE", 2): Emulator.delete_version,
 }
+_CHAT_HANDLERS: dict[str, _Handler] = {
+    "list-chats": Emulator.list_chats,
+    "list-chat-events": Emulator.chat_events,
+}
+"""Operations served by id: the chat reads, whose paths the depth table does not tell apart."""
 
 
 class _Boundary:
@@ -493,7 +509,7 @@ def create_app(settings: EmulatorSettings | None = None) -> _Boundary:
     """
     emulator = Emulator(settings or EmulatorSettings())
     by_path: dict[str, dict[str, spec.Operation]] = {}
-    for op in spec.operations():
+    for op in (*spec.operations(), *spec.chat_operations()):
         by_path.setdefault(op.path, {})[op.method] = op
     routes = [Route(path, _AnyMethod(_endpoint(emulator, ops))) for path, ops in by_path.items()]
     routes.append(Route("/v0/tts/voices", _AnyMethod(emulator.voices)))

@@ -212,12 +212,12 @@ def check_body(kind: str, schema_ref: str | None, raw: bytes) -> dict[str, Any]:
     return body
 
 
-def uuid_param(value: str, where: str = "id") -> str:
-    """A path id; Hume ids are UUIDs."""
+def uuid_param(value: str, where: tuple[str, str] = ("path", "id")) -> str:
+    """A path id or query filter; Hume ids are UUIDs."""
     try:
         return str(uuid.UUID(value))
     except ValueError as exc:
-        raise Invalid([Problem(("path", where), "must be a UUID", "uuid_parsing")]) from exc
+        raise Invalid([Problem(where, "must be a UUID", "uuid_parsing")]) from exc
 
 
 def int_param(
@@ -233,6 +233,25 @@ def int_param(
     if not low <= number <= high:
         raise Invalid([Problem(where, f"must be between {low} and {high} (got {number})", "range")])
     return number
+
+
+PAGE_NUMBER_MAX = 2**31 - 1
+"""Keeps ``page_number * page_size``, the SQL offset, well inside SQLite's 64-bit integers."""
+
+
+def page_params(query: dict[str, str]) -> tuple[int, int]:
+    """``page_number`` (zero-based) and ``page_size`` (1..100, default 10), as every list takes."""
+    number = int_param(
+        query.get("page_number"), ("query", "page_number"), default=0, low=0, high=PAGE_NUMBER_MAX
+    )
+    size = int_param(
+        query.get("page_size"),
+        ("query", "page_size"),
+        default=facts.PAGE_SIZE_DEFAULT,
+        low=1,
+        high=facts.PAGE_SIZE_MAX,
+    )
+    return number, size
 
 
 def bool_param(value: str | None, where: tuple[str, str], *, default: bool) -> bool:

@@ -8,6 +8,7 @@ requests (threads, or several processes on one file in embedded mode) never see 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sqlite3
@@ -46,6 +47,17 @@ CREATE TABLE IF NOT EXISTS voices (
     id TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL UNIQUE
 );
+CREATE TABLE IF NOT EXISTS chats (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    chat_group_id TEXT NOT NULL,
+    config_id TEXT,
+    config_version INTEGER,
+    status TEXT NOT NULL,
+    start_timestamp INTEGER NOT NULL,
+    end_timestamp INTEGER
+);
+CREATE INDEX IF NOT EXISTS chats_by_start ON chats (start_timestamp, seq);
 """
 
 
@@ -70,6 +82,19 @@ class Page:
     total_pages: int
 
 
+@dataclass(frozen=True)
+class Chat:
+    """One chat, as seeded through ``POST /_emulator/chats``; timestamps in seconds."""
+
+    id: str
+    chat_group_id: str
+    config_id: str | None
+    config_version: int | None
+    status: str
+    start_timestamp: int
+    end_timestamp: int | None
+
+
 class NotFound(Exception):
     """The resource or version does not exist."""
 
@@ -82,6 +107,11 @@ def now_ms() -> int:
     """Timestamps are milliseconds, as in Hume's own responses (NOTES.md, "Timestamps")."""
     return time.time_ns() // 1_000_000
 
+
+_CHAT_COLUMNS = (
+    "id, chat_group_id, config_id, config_version, status, start_timestamp, end_timestamp"
+)
+"""The columns of ``chats`` in the order of ``Chat``'s fields."""
 
 _SELECT = (
     "SELECT r.kind, r.id, r.name, v.version, r.created_on, v.modified_on, v.body "
@@ -126,6 +156,7 @@ class Store:
             db.execute("DELETE FROM versions")
             db.execute("DELETE FROM resources")
             db.execute("DELETE FROM voices")
+            db.execute("DELETE FROM chats")
 
     # Reads
 
@@ -331,3 +362,66 @@ class Store:
             cursor = db.execute("DELETE FROM voices WHERE name = ?", (name.upper(),))
         if cursor.rowcount == 0:
             raise NotFound(f"voice {name!r} does not exist")
+
+    # Chats (read-only in the API; seeded by the control endpoint): not versioned
+
+    def add_chat(
+        self,
+        *,
+        config_id: str | None,
+        config_version: int | None,
+        status: str,
+        start_timestamp: int,
+        end_timestamp: int | None,
+    ) -> Chat:
+        """A new chat, in a chat group of its own."""
+        chat = Chat(
+            str(uuid.uuid4()),
+            str(uuid.uuid4()),
+            config_id,
+            config_version,
+            status,
+            start_timestamp,
+            end_timestamp,
+        )
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO chats ({_CHAT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                dataclasses.astuple(chat),
+            )
+        return chat
+
+    def chats(
+        self,
+        *,
+        page_number: int,
+        page_size: int,
+        ascending: bool,
+        config_id: str | None = None,
+        status: str | None = None,
+    ) -> tuple[list[Chat], int]:
+        """A page of chats by start time (ties in seeding order), and the number of pages."""
+        filters = {"config_id": config_id, "status": status}
+        args = [value for value in filters.values() if value is not None]
+        where = " AND ".join(f"{key} = ?" for key, value in filters.items() if value is not None)
+        where = where or "1"
+        direction = "ASC" if ascending else "DESC"
+        with self._lock:
+            counted = self._db.execute(f"SELECT count(*) FROM chats WHERE {where}", args)
+            (count,) = counted.fetchone()
+            rows = self._db.execute(
+                f"SELECT {_CHAT_COLUMNS} FROM chats WHERE {where} "
+                f"ORDER BY start_timestamp {direction}, seq {direction} LIMIT ? OFFSET ?",
+                (*args, page_size, page_number * page_size),
+            ).fetchall()
+        return [Chat(*row) for row in rows], math.ceil(count / page_size)
+
+    def get_chat(self, id_: str) -> Chat:
+        """One chat, or ``NotFound``."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_CHAT_COLUMNS} FROM chats WHERE id = ?", (id_,)
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"chat {id_} does not exist")
+        return Chat(*row)

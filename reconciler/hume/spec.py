@@ -113,32 +113,51 @@ def _schema_ref(content: dict[str, Any] | None) -> str | None:
     return f"{SPEC_URI}{pointer}" if pointer else None
 
 
+def _path_operations(path: str) -> list[Operation]:
+    """The operations of one path of the document."""
+    kind = path.removeprefix(_RESOURCE_PREFIX).split("/")[0]
+    ops = []
+    for method, op in document()["paths"][path].items():
+        if method == "parameters":
+            continue
+        (status, response), *_ = op["responses"].items()
+        response_ref = _schema_ref(response.get("content"))
+        assert response_ref is not None, f"{op['operationId']} declares no JSON response"
+        ops.append(
+            Operation(
+                operation_id=op["operationId"],
+                method=method.upper(),
+                path=path,
+                kind=kind,
+                request_ref=_schema_ref(op.get("requestBody", {}).get("content")),
+                success_status=int(status),
+                response_ref=response_ref,
+            )
+        )
+    return ops
+
+
 @cache
 def operations() -> tuple[Operation, ...]:
     """Every operation on a versioned kind (``KINDS``), in document order."""
-    ops = []
-    for path, item in document()["paths"].items():
-        kind = path.removeprefix(_RESOURCE_PREFIX).split("/")[0]
-        if not path.startswith(_RESOURCE_PREFIX) or kind not in KINDS:
-            continue
-        for method, op in item.items():
-            if method == "parameters":
-                continue
-            (status, response), *_ = op["responses"].items()
-            response_ref = _schema_ref(response.get("content"))
-            assert response_ref is not None, f"{op['operationId']} declares no JSON response"
-            ops.append(
-                Operation(
-                    operation_id=op["operationId"],
-                    method=method.upper(),
-                    path=path,
-                    kind=kind,
-                    request_ref=_schema_ref(op.get("requestBody", {}).get("content")),
-                    success_status=int(status),
-                    response_ref=response_ref,
-                )
-            )
-    return tuple(ops)
+    return tuple(
+        op
+        for path in document()["paths"]
+        if path.startswith(_RESOURCE_PREFIX)
+        and path.removeprefix(_RESOURCE_PREFIX).split("/")[0] in KINDS
+        for op in _path_operations(path)
+    )
+
+
+CHAT_PATHS = (f"{_RESOURCE_PREFIX}chats", f"{_RESOURCE_PREFIX}chats/{{id}}")
+"""The chat reads the emulator serves (list-chats, list-chat-events): enough for evictl to see
+which configs chats use; the audio and chat-group reads stay unserved."""
+
+
+@cache
+def chat_operations() -> tuple[Operation, ...]:
+    """The operations of ``CHAT_PATHS``; not in ``operations()``, which is the versioned kinds'."""
+    return tuple(op for path in CHAT_PATHS for op in _path_operations(path))
 
 
 @cache
