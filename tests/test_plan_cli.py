@@ -88,15 +88,11 @@ EXPECTED_TEXT = """\
       ~ parameters:
           --- live v0
           +++ manifests
-          @@ -1,5 +1,8 @@
-           {
-             "properties": {
-          +    "n": {
-          +      "type": "integer"
-          +    },
-               "q": {
-                 "type": "string"
-               }
+          @@ -1,3 +1,4 @@
+           type: object
+           properties:
+             q: {type: string}
+          +  n: {type: integer}
 
   ~ config "front-desk": new version (live v0)  [evi.yaml:20]
       because prompt greeter → new version
@@ -283,7 +279,11 @@ def test_markdown_has_one_collapsible_block_per_changed_resource(workspace: Work
     assert output.count("<details><summary>") == output.count("</details>") == 6
     assert (
         '<details><summary><code>~ config "front-desk": new version (live v0)  [evi.yaml:20]'
-        "</code></summary>\n\n```diff\nbecause prompt greeter → new version\n"
+        '</code></summary>\n\n```diff\n! prompt: "greeter v0" → "greeter (new version)"\n'
+    ) in output
+    assert (
+        "| `~` | config <code>front-desk</code> | new version (live v0) "
+        "| prompt greeter → new version; tool lookup → new version |"
     ) in output
 
 
@@ -346,14 +346,9 @@ def test_a_created_config_shows_its_body_with_secrets_redacted(tmp_path: Path) -
         '  + tool "lookup": will be created  [evi.yaml:12]\n'
         '      + description: "Look something up"\n'
         "      + parameters:\n"
-        "          {\n"
-        '            "properties": {\n'
-        '              "q": {\n'
-        '                "type": "string"\n'
-        "              }\n"
-        "            },\n"
-        '            "type": "object"\n'
-        "          }\n"
+        "          type: object\n"
+        "          properties:\n"
+        "            q: {type: string}\n"
         "\n"
         '  + config "front-desk": will be created  [evi.yaml:16]\n'
         "      because prompt greeter → created\n"

@@ -14,22 +14,29 @@ import httpx
 import pydantic
 
 from reconciler import __version__, render
-from reconciler.applier import STATUSES, Outcome, summary
+from reconciler.cli.console import ApplyConsole, finish_apply
+from reconciler.cli.console import incomplete as _incomplete
+from reconciler.cli.history import history
 from reconciler.cli.options import (
     NO_COLOR,
     TARGET,
     account_command,
     connection_options,
     manifest_options,
+    traffic_options,
 )
+from reconciler.cli.output import output
+from reconciler.cli.promote import promote_command
+from reconciler.cli.rollback import rollback
 from reconciler.client import ApiError, ResponseLost, unreachable
 from reconciler.errors import UserError
 from reconciler.kinds import NAMES
-from reconciler.manifest import ManifestDocument, ManifestErrors, Manifests, load_manifests
-from reconciler.planner.plan import Plan, redact_tree
+from reconciler.manifest import ManifestErrors, load_manifests
+from reconciler.manifest.editorschema import manifest_schema
+from reconciler.project import schema as project_schema
 from reconciler.render import drift as drift_reports
 from reconciler.terminal import safe
-from reconciler.workflow import Connection, apply_plan, drift_report, make_plan
+from reconciler.workflow import Connection, Traffic, apply_plan, drift_report, make_plan
 
 RENDERERS = {"text": render.text, "json": render.as_json, "markdown": render.markdown}
 
@@ -55,6 +62,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--error-rate", default=0.0, type=float, help="Share of requests answered 5xx.")
 @click.option("--rate-limit-rate", default=0.0, type=float, help="Share answered 429.")
 @click.option("--retry-after", default=1, type=int, help="Retry-After seconds on a 429.")
+@click.option(
+    "--rate-limit", type=float, metavar="RPS", help="Enforce this many requests/s (else 429)."
+)
+@click.option(
+    "--rate-burst", type=int, metavar="N", help="Requests at once under --rate-limit (default RPS)."
+)
 @click.option("--drop-rate", default=0.0, type=float, help="Share of writes stored, then dropped.")
 @click.option("--fault-method", multiple=True, help="Limit faults to this method (repeatable).")
 @click.option("--fault-path", help="Limit faults to paths matching this regex.")
@@ -82,6 +95,8 @@ def emulator(
     error_rate: float,
     rate_limit_rate: float,
     retry_after: int,
+    rate_limit: float | None,
+    rate_burst: int | None,
     drop_rate: float,
     fault_method: tuple[str, ...],
     fault_path: str | None,
@@ -91,6 +106,8 @@ def emulator(
 ) -> None:
     """Serve a local emulator of Hume's EVI config API (prompts, tools, configs)."""
     from reconciler.emulator import EmulatorSettings, Faults
+    from reconciler.emulator.faults import BadFaults
+    from reconciler.emulator.ratelimit import RateLimit
     from reconciler.emulator.server import serve
     from reconciler.hume import facts
 
@@ -108,6 +125,11 @@ def emulator(
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     try:
+        limit = RateLimit.from_json({"rate": rate_limit, "burst": rate_burst})
+    except BadFaults as exc:
+        flags = {"rate": "--rate-limit", "burst": "--rate-burst"}
+        raise UserError("; ".join(f"{flags[n]} {e}" for n, e in exc.errors.items())) from exc
+    try:
         defaults = (
             facts.read_facts(defaults_file.read_text(encoding="utf-8"), str(defaults_file))
             if defaults_file
@@ -120,6 +142,7 @@ def emulator(
         api_key=api_key,
         allow_duplicate_names=allow_duplicate_names,
         faults=faults,
+        rate_limit=limit,
         defaults=defaults,
         error_style=error_style,
     )
@@ -145,9 +168,17 @@ def validate(path: Path, variables: dict[str, str]) -> None:
 
 @cli.command()
 @NO_COLOR
-def schema() -> None:
-    """Print the JSON Schema of the manifest format (for editor autocompletion)."""
-    click.echo(json.dumps(ManifestDocument.model_json_schema(), indent=2))
+@click.option("--project", is_flag=True, help="The project file's (evictl.toml) schema instead.")
+def schema(project: bool) -> None:
+    """Print the JSON Schema of the manifest format, or of evictl.toml (editor autocompletion)."""
+    document = project_schema() if project else manifest_schema()
+    click.echo(json.dumps(document, indent=2))
+
+
+def _words(fmt: str, connection: Connection) -> dict[str, str | None]:
+    """What a text or markdown report names besides the plan: the environment (JSON, a typed
+    document, has no heading)."""
+    return {} if fmt == "json" else {"environment": connection.environment}
 
 
 @cli.command()
@@ -157,6 +188,7 @@ def schema() -> None:
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
 @TARGET
+@traffic_options
 def plan(
     path: Path,
     variables: dict[str, str],
@@ -165,61 +197,17 @@ def plan(
     out: Path | None,
     detailed_exitcode: bool,
     target: tuple[str, ...],
+    traffic: Traffic,
 ) -> None:
     """Show what apply would change in the Hume account to match the manifests under PATH."""
-    manifests, result = asyncio.run(make_plan(path, variables, connection, target))
-    click.echo(RENDERERS[fmt](result, manifests.redact))
+    manifests, result = asyncio.run(make_plan(path, variables, connection, target, traffic))
+    click.echo(RENDERERS[fmt](result, manifests.redact, **_words(fmt, connection)))
     if out is not None:
         out.write_text(render.as_json(result, manifests.redact) + "\n", encoding="utf-8")
     if result.unreadable:
         raise UserError(_incomplete(len(result.unreadable)))
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
-
-
-class _ApplyConsole:
-    """What apply says while it runs: the plan, the confirmation, a line per finished action.
-
-    On a terminal, a run of ``BAR_FROM`` actions or more also keeps a progress bar on stderr,
-    redrawn under the lines (which stay plain, so logs and pipes get only the lines).
-    """
-
-    BAR_FROM = 20
-    BAR_WIDTH = 30
-
-    def __init__(self, fmt: str, ask: bool) -> None:
-        self.fmt, self.ask = fmt, ask
-        self.total = self.done = 0
-        self.bar = fmt == "text" and sys.stderr.isatty()
-        self.redact: render.Redact = str
-
-    def approve(self, manifests: Manifests, result: Plan) -> bool:
-        self.total = len(result.pending)
-        self.redact = manifests.redact
-        if self.fmt == "text":
-            click.echo(render.text(result, manifests.redact))
-        if not self.ask:
-            return True
-        if not sys.stdin.isatty():
-            raise UserError(
-                "no terminal to confirm on: review with `evictl plan`, then --auto-approve"
-            )
-        return click.confirm("Apply these changes?", default=False)
-
-    def report(self, outcome: Outcome) -> None:
-        self.done += 1
-        if self.fmt != "text":
-            return
-        bar = self.bar and self.total >= self.BAR_FROM
-        if bar:
-            click.echo("\r\x1b[K", nl=False, err=True)
-        click.echo(self.redact(f"[{self.done}/{self.total}] {outcome.line()}"))
-        if bar:
-            filled = self.BAR_WIDTH * self.done // self.total
-            meter = "#" * filled + "-" * (self.BAR_WIDTH - filled)
-            click.echo(f"[{meter}] {self.done}/{self.total}", nl=False, err=True)
-            if self.done == self.total:
-                click.echo("", err=True)
 
 
 @cli.command(name="apply")
@@ -232,8 +220,11 @@ class _ApplyConsole:
     "--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
     help="Writes in flight at once.",
 )  # fmt: skip
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
+)
 @TARGET
+@traffic_options
 def apply_command(
     source: Path,
     variables: dict[str, str],
@@ -242,6 +233,7 @@ def apply_command(
     parallelism: int,
     fmt: str,
     target: tuple[str, ...],
+    traffic: Traffic,
 ) -> None:
     """Make the Hume account match the manifests under SOURCE, or apply a saved plan file.
 
@@ -252,29 +244,14 @@ def apply_command(
         raise UserError(
             "--format json prints no plan to confirm: pass --auto-approve (or a plan file)"
         )
-    console = _ApplyConsole(fmt, ask=not (saved or auto_approve))
+    console = ApplyConsole(fmt, ask=not (saved or auto_approve), environment=connection.environment)
     manifests, result, outcomes = asyncio.run(
         apply_plan(
             source, variables, connection, targets=target, parallelism=parallelism,
-            approve=console.approve, report=console.report,
+            approve=console.approve, report=console.report, traffic=traffic,
         )
     )  # fmt: skip
-    counts = {status: sum(o.status == status for o in outcomes) for status in STATUSES}
-    if fmt == "json":
-        outcomes_json = [o.model_dump(mode="json") for o in outcomes]
-        document = {"format_version": 1, "outcomes": outcomes_json, "summary": counts}
-        click.echo(json.dumps(redact_tree(document, manifests.redact), indent=2))
-    elif outcomes:
-        click.echo(summary(counts))
-    elif result.has_changes:
-        click.echo("Apply cancelled; nothing was changed.")
-        sys.exit(1)  # as Terraform's: a pipeline must not take "no" for success
-    elif result.unreadable:
-        raise UserError(_incomplete(len(result.unreadable)))
-    else:
-        click.echo(result.summary())
-    if counts["conflict"] or counts["failed"] or counts["skipped"]:
-        sys.exit(1)
+    finish_apply(manifests, result, outcomes, fmt)
 
 
 DRIFT_RENDERERS = {
@@ -298,7 +275,7 @@ def drift(
 ) -> None:
     """Report where the account differs from the manifests (read-only). Exit 2 on drift."""
     manifests, report = asyncio.run(drift_report(path, variables, connection, ignore))
-    click.echo(DRIFT_RENDERERS[fmt](report, manifests.redact))
+    click.echo(DRIFT_RENDERERS[fmt](report, manifests.redact, **_words(fmt, connection)))
     if report.unreadable:
         raise UserError(_incomplete(len(report.unreadable)))
     if report.has_drift:
@@ -307,8 +284,14 @@ def drift(
 
 @cli.command()
 @NO_COLOR
+@manifest_options
 @connection_options
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the manifests to (existing files are edited in place).",
+)
 @click.option("--name", "names", multiple=True, help="Export only resources with this name.")
 @click.option(
     "--kind", "kinds", multiple=True, type=click.Choice(NAMES),
@@ -316,24 +299,28 @@ def drift(
 )  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Show which files would change; write nothing.")
 def export(
+    variables: dict[str, str],
     connection: Connection,
     out: Path,
     names: tuple[str, ...],
     kinds: tuple[str, ...],
     dry_run: bool,
 ) -> None:
-    """Write manifests for the resources in the Hume account (onboarding from the portal)."""
+    """Write manifests for the resources in the Hume account (onboarding from the portal).
+
+    --var/--var-file resolve the ${...} in manifests already under --out, so that one that
+    still equals the live value is kept as written."""
     from reconciler import export as exporter
+    from reconciler.reexport import describe
 
-    report = asyncio.run(exporter.run(connection, out, names=names, kinds=kinds, dry_run=dry_run))
-    click.echo(safe(report))
-
-
-def _incomplete(count: int) -> str:
-    return (
-        f"the plan is incomplete: Hume did not answer for {count} resource(s), left out; "
-        "run it again"
+    report, notices = asyncio.run(
+        exporter.run(
+            connection, out, names=names, kinds=kinds, variables=variables, dry_run=dry_run
+        )
     )
+    for notice in notices:
+        click.echo(f"warning: {safe(describe(notice))}", err=True)
+    click.echo(safe(report))
 
 
 _EXPECTED = (
@@ -391,6 +378,12 @@ def probe(connection: Connection, save: Path | None) -> None:
         click.echo(f"Wrote {save}: plan, apply and drift compare with these defaults.")
     if not holds:
         sys.exit(1)
+
+
+cli.add_command(output)
+cli.add_command(promote_command)
+cli.add_command(history)
+cli.add_command(rollback)
 
 
 def main() -> None:

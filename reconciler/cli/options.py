@@ -5,13 +5,16 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from reconciler.manifest.interpolate import parse_var_pairs, read_var_file
-from reconciler.workflow import Connection
+from reconciler.project import Environment, Project, load_project
+from reconciler.workflow import Connection, Traffic, read_saved_plan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,12 +41,28 @@ TARGET = click.option(
 )
 
 
-def manifest_options(command: F) -> F:
-    """Add ``--var KEY=VALUE`` and ``--var-file FILE``; the command receives ``variables``.
+@dataclass(frozen=True)
+class Overrides:
+    """``--var-file`` and ``--var``: what the command line sets over an environment's variables."""
 
-    ``variables`` merges, lowest precedence first: the environment, each ``--var-file`` in order,
-    each ``--var`` in order.
-    """
+    var_files: tuple[Path, ...] = ()
+    var_pairs: tuple[str, ...] = ()
+
+    def variables(self, environment: Environment | None) -> dict[str, str]:
+        """Merged, lowest precedence first: the process environment, the evictl.toml
+        environment's var files in order and its ``vars``, each ``--var-file`` in order, each
+        ``--var`` in order."""
+        variables = dict(os.environ)
+        if environment is not None:
+            variables.update(environment.variables())
+        for var_file in self.var_files:
+            variables.update(read_var_file(var_file))
+        variables.update(parse_var_pairs(self.var_pairs))
+        return variables
+
+
+def override_options(command: F) -> F:
+    """Add ``--var KEY=VALUE`` and ``--var-file FILE``; the command receives ``overrides``."""
 
     @click.option(
         "--var",
@@ -63,19 +82,81 @@ def manifest_options(command: F) -> F:
     def wrapper(
         *args: Any, var_pairs: tuple[str, ...], var_files: tuple[Path, ...], **kwargs: Any
     ) -> Any:
-        variables = dict(os.environ)
-        for var_file in var_files:
-            variables.update(read_var_file(var_file))
-        variables.update(parse_var_pairs(var_pairs))
-        return command(*args, variables=variables, **kwargs)
+        return command(*args, overrides=Overrides(var_files, var_pairs), **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
-def connection_options(command: F) -> F:
-    """Add ``--emulator PATH``, ``--base-url URL`` and ``--facts FILE``; the command receives
-    ``connection``."""
+def manifest_options(command: F) -> F:
+    """Add ``--var KEY=VALUE`` and ``--var-file FILE``; the command receives ``variables``,
+    merged as ``Overrides.variables`` says over the ``--env`` environment's (when the command
+    has ``--env``)."""
 
+    @override_options
+    @functools.wraps(command)
+    def wrapper(*args: Any, overrides: Overrides, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        environment = selected_environment(ctx) if "env" in ctx.params else None
+        return command(*args, variables=overrides.variables(environment), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def command_project(ctx: click.Context) -> Project:
+    """The evictl.toml of the manifests this command reads: at PATH (or SOURCE, or a saved plan's
+    manifests), at export's ``--out``, else in the current directory."""
+    params = ctx.params
+    for name in ("path", "source"):
+        value = params.get(name)
+        if isinstance(value, Path):
+            if value.suffix == ".json" and value.is_file():
+                return load_project(Path(read_saved_plan(value)["path"]))
+            return load_project(value)
+    out = params.get("out")
+    if ctx.command.name == "export" and isinstance(out, Path):
+        return load_project(out) if out.is_dir() else Project()
+    return load_project(Path.cwd())
+
+
+def selected_environment(ctx: click.Context) -> Environment | None:
+    """The ``--env`` environment of this command (read once per command)."""
+    if "evictl.environment" not in ctx.meta:
+        ctx.meta["evictl.environment"] = command_project(ctx).environment(ctx.params.get("env"))
+    return ctx.meta["evictl.environment"]
+
+
+def environment_connection(
+    environment: Environment | None,
+    *,
+    emulator: Path | None = None,
+    base_url: str | None = None,
+    facts: Path | None = None,
+) -> Connection:
+    """The connection to ``environment``'s account; ``base_url`` (an explicit flag) wins over
+    its ``base_url``."""
+    if environment is None:
+        return Connection(emulator, base_url, facts=facts)
+    return Connection(
+        emulator,
+        base_url or environment.base_url,
+        facts=facts,
+        api_key_env=environment.api_key_env or "HUME_API_KEY",
+        environment=environment.name,
+    )
+
+
+def connection_options(command: F) -> F:
+    """Add ``--env NAME``, ``--emulator PATH``, ``--base-url URL`` and ``--facts FILE``; the
+    command receives ``connection``."""
+
+    @click.option(
+        "--env",
+        "env",
+        envvar="EVICTL_ENV",
+        metavar="NAME",
+        help="The evictl.toml environment to use: its account, key variable and variables "
+        "(env EVICTL_ENV).",
+    )
     @click.option(
         "--emulator",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -94,9 +175,21 @@ def connection_options(command: F) -> F:
     )
     @functools.wraps(command)
     def wrapper(
-        *args: Any, emulator: Path | None, base_url: str | None, facts: Path | None, **kwargs: Any
+        *args: Any,
+        env: str | None,
+        emulator: Path | None,
+        base_url: str | None,
+        facts: Path | None,
+        **kwargs: Any,
     ) -> Any:
-        connection = Connection(emulator, base_url, facts=facts)
+        ctx = click.get_current_context()
+        environment = selected_environment(ctx)
+        if environment is not None and environment.base_url:
+            flag = ctx.get_parameter_source("base_url") is ParameterSource.COMMANDLINE
+            base_url = base_url if flag else None
+        connection = environment_connection(
+            environment, emulator=emulator, base_url=base_url, facts=facts
+        )
         return command(*args, connection=connection, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -108,7 +201,12 @@ def account_command(formats: list[str]) -> Callable[[F], F]:
 
     def decorate(command: F) -> F:
         command = click.option(
-            "--format", "fmt", type=click.Choice(formats), default="text", show_default=True
+            "--format",
+            "fmt",
+            type=click.Choice(formats),
+            default="text",
+            show_default=True,
+            help="Output format.",
         )(command)
         command = connection_options(command)
         command = manifest_options(command)
@@ -116,3 +214,25 @@ def account_command(formats: list[str]) -> Callable[[F], F]:
         return NO_COLOR(command)
 
     return decorate
+
+
+def traffic_options(command: F) -> F:
+    """Add the live-traffic guard's ``--no-usage`` and ``--allow-active-chats``; the command
+    receives ``traffic``."""
+
+    @click.option(
+        "--no-usage",
+        is_flag=True,
+        help="Do not read the chats of the configs the plan changes (no live-traffic guard).",
+    )
+    @click.option(
+        "--allow-active-chats",
+        is_flag=True,
+        help="Delete configs even while ACTIVE chats use them.",
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, no_usage: bool, allow_active_chats: bool, **kwargs: Any) -> Any:
+        traffic = Traffic(usage=not no_usage, allow_active=allow_active_chats)
+        return command(*args, traffic=traffic, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -22,24 +22,26 @@ def connect(
     base_url: str | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     api_key: str | None = None,
+    key_env: str = "HUME_API_KEY",
     concurrency: int = 8,
     retry: RetryPolicy | None = None,
+    adaptive: bool = True,
 ) -> HumeClient:
     """A client of the API at ``base_url`` (default ``HUME_BASE_URL``, then Hume's own).
 
     ``transport`` replaces the network (the embedded emulator passes its own, with ``api_key``).
-    Otherwise the key comes only from ``HUME_API_KEY``: flags would leak it into shell history and
-    CI logs.
+    Otherwise the key comes only from the environment variable ``key_env`` (an environment's
+    ``api_key_env`` in evictl.toml): flags would leak it into shell history and CI logs.
     """
     url = base_url or os.environ.get("HUME_BASE_URL") or DEFAULT_BASE_URL
-    key = api_key if api_key is not None else os.environ.get("HUME_API_KEY", "").strip()
+    key = api_key if api_key is not None else os.environ.get(key_env, "").strip()
     if not key:
         raise UserError(
-            f"HUME_API_KEY is not set: export your Hume API key to talk to {url}, "
+            f"{key_env} is not set: export your Hume API key to talk to {url}, "
             "or pass --emulator PATH to use the local emulator"
         )
     if not (key.isascii() and key.isprintable()):
-        raise UserError("HUME_API_KEY holds a control or non-ASCII character: check how it is set")
+        raise UserError(f"{key_env} holds a control or non-ASCII character: check how it is set")
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     http = httpx.AsyncClient(
         base_url=url,
@@ -48,4 +50,4 @@ def connect(
         limits=limits,
         transport=transport,
     )
-    return HumeClient(http, concurrency=concurrency, retry=retry)
+    return HumeClient(http, concurrency=concurrency, retry=retry, adaptive=adaptive)

@@ -1,0 +1,80 @@
+"""``evictl promote``: apply to one environment what another one already runs."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from reconciler.cli.console import ApplyConsole, finish_apply, incomplete
+from reconciler.cli.options import NO_COLOR, Overrides, environment_connection, override_options
+from reconciler.errors import UserError
+from reconciler.project import Environment, load_project
+from reconciler.promote import Account, promote
+from reconciler.render import drift as drift_reports
+
+
+@click.command(name="promote")
+@NO_COLOR
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--from", "source", required=True, metavar="ENV", help="The environment to copy.")
+@click.option("--to", "target", required=True, metavar="ENV", help="The environment to change.")
+@override_options
+@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
+@click.option(
+    "--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
+    help="Writes in flight at once.",
+)  # fmt: skip
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON)."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
+)
+def promote_command(
+    path: Path,
+    source: str,
+    target: str,
+    overrides: Overrides,
+    auto_approve: bool,
+    parallelism: int,
+    out: Path | None,
+    fmt: str,
+) -> None:
+    """Apply the manifests under PATH to --to, once --from runs exactly them (no drift).
+
+    Both are environments of the evictl.toml at PATH. --var and --var-file override both
+    environments' variables.
+    """
+    project = load_project(path)
+    if source == target:
+        raise UserError(f"--from and --to are both {source}: promote copies between two")
+    if fmt == "json" and not auto_approve:
+        raise UserError("--format json prints no plan to confirm: pass --auto-approve")
+    environments = [project.environment(name) for name in (source, target)]
+    accounts = [_account(environment, overrides) for environment in environments]
+    console = ApplyConsole(fmt, ask=not auto_approve, environment=target, out=out)
+    done = asyncio.run(
+        promote(
+            path, *accounts, parallelism=parallelism,
+            approve=console.approve, report=console.report,
+        )
+    )  # fmt: skip
+    if done.plan is None:
+        render = drift_reports.as_json if fmt == "json" else drift_reports.as_text
+        words = {} if fmt == "json" else {"environment": source}
+        click.echo(render(done.drift, done.manifests.redact, **words))
+        drifted = ", ".join(item.change.address for item in done.drift.items)
+        if done.drift.unreadable:
+            raise UserError(f"{source}: {incomplete(len(done.drift.unreadable))}")
+        raise UserError(
+            f"{source} does not run these manifests: {drifted} differ; "
+            f"apply them to {source} first, then promote"
+        )
+    finish_apply(done.manifests, done.plan, done.outcomes, fmt)
+
+
+def _account(environment: Environment | None, overrides: Overrides) -> Account:
+    assert environment is not None  # load_project().environment(name) raises without one
+    return Account(environment_connection(environment), overrides.variables(environment))
