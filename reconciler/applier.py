@@ -24,9 +24,12 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from reconciler.client import ApiError, HumeClient, ResponseLost
+from reconciler.client.snapshot import active_chats
 from reconciler.kinds import KINDS, LiveVersion
 from reconciler.planner import canonical
+from reconciler.planner.guard import active_in_words
 from reconciler.planner.plan import Change, Plan
+from reconciler.snapshot import ChatUsage
 from reconciler.terminal import safe_line
 
 Status = Literal["done", "conflict", "failed", "skipped"]
@@ -57,6 +60,10 @@ def _brief(value: Any) -> str:
 
 class Conflict(Exception):
     """Another writer touched the resource since the plan: this change does not write."""
+
+
+class Busy(Exception):
+    """Live chats use what this change deletes (the live-traffic guard, checked again)."""
 
 
 class Outcome(BaseModel):
@@ -92,6 +99,8 @@ class _Run:
     """The (id, version) each resource is at after this run, by address."""
     failed: set[str] = field(default_factory=set)
     outcomes: list[Outcome] = field(default_factory=list)
+    allow_active_chats: bool = False
+    """Delete a config though ACTIVE chats use it (else it is re-checked right before)."""
 
     def finish(self, change: Change, status: Status, **details: Any) -> Outcome:
         outcome = Outcome(
@@ -119,7 +128,7 @@ class _Run:
                 detail = f"{exc}; not written (run plan again)"
                 self.finish(change, "failed", id=change.id, detail=detail)
                 return
-            except Inconsistent as exc:
+            except (Inconsistent, Busy) as exc:
                 self.finish(change, "failed", id=change.id, detail=str(exc))
                 return
             except (ApiError, ResponseLost, httpx.HTTPError) as exc:
@@ -168,6 +177,13 @@ class _Run:
             )
         if "update_description" in change.actions and now.modified_on != change.live_modified_on:
             raise Conflict(f"v{now.version} was edited in Hume since the plan")
+        if "delete" in change.actions and KINDS[kind].chats and not self.allow_active_chats:
+            active = await active_chats(client, change.id)
+            if active:
+                usage = ChatUsage(active=active)
+                raise Busy(
+                    f"{active_in_words(change, usage)} now; wait, or pass --allow-active-chats"
+                )
 
     async def check_foreign(
         self, change: Change, pin: tuple[str, int]
@@ -361,9 +377,12 @@ async def apply(
     *,
     parallelism: int = 8,
     report: Callable[[Outcome], None] = lambda outcome: None,
+    allow_active_chats: bool = False,
 ) -> list[Outcome]:
     """Carry out ``plan``; returns every outcome (also passed to ``report`` as each finishes)."""
-    run = _Run(client, report, asyncio.Semaphore(parallelism))
+    run = _Run(
+        client, report, asyncio.Semaphore(parallelism), allow_active_chats=allow_active_chats
+    )
     for change in plan.changes:
         if not change.actions and change.id is not None and change.live_version is not None:
             run.pins[change.address] = (change.id, change.live_version)

@@ -36,3 +36,17 @@ class Snapshot(BaseModel):
     def of_kind(self, kind: str) -> tuple[LiveVersion, ...]:
         """The live resources of ``kind``."""
         return self.resources.get(kind, ())
+
+
+class ChatUsage(BaseModel):
+    """The live traffic on one resource (a config): what the live-traffic guard reads."""
+
+    model_config = ConfigDict(frozen=True)
+
+    active: tuple[tuple[int, int], ...] = ()
+    """``(version, chats)`` for each version with ACTIVE chats, by version."""
+    recent: int = 0
+    """Chats started in the last ``hours`` (at most the number read: see ``capped``)."""
+    hours: int = 24
+    capped: bool = False
+    """More chats started in that time than evictl reads: ``recent`` is a lower bound."""

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +22,16 @@ from reconciler import addresses
 from reconciler.applier import Outcome, apply
 from reconciler.client import HumeClient, connect
 from reconciler.client.api import RetryPolicy
-from reconciler.client.snapshot import fetch_snapshot
+from reconciler.client.snapshot import chat_usage, fetch_snapshot
 from reconciler.drift import DriftReport, classify, needs_history, read_only
 from reconciler.errors import UserError
 from reconciler.hume import facts
 from reconciler.kinds import KINDS, REGISTRY, LiveVersion, referencing
 from reconciler.manifest import Manifests, load_manifests
-from reconciler.planner import canonical
+from reconciler.planner import canonical, guard
 from reconciler.planner.plan import FORMAT_VERSION, Change, Plan
-from reconciler.planner.planner import plan
+from reconciler.planner.planner import Ownership, plan
+from reconciler.project import load_project
 from reconciler.snapshot import Snapshot
 
 READ_CONCURRENCY = 8
@@ -46,6 +48,10 @@ class Connection:
     """How hard the client tries (None: the defaults, which suit Hume; tests shrink the waits)."""
     facts: Path | None = None
     """A facts file (``evictl probe --save``); None: ``hume-facts.json`` at the manifest root."""
+    api_key_env: str = "HUME_API_KEY"
+    """The environment variable holding the key (an environment's ``api_key_env``)."""
+    environment: str | None = None
+    """The evictl.toml environment this account is (``--env``), named in reports."""
 
     def use_facts(self, manifests: Path) -> None:
         """Compare with the server defaults this account is known to have (the facts file), or
@@ -62,9 +68,14 @@ class Connection:
 
     def client(self, concurrency: int = 8) -> HumeClient:
         """A client for this connection: the embedded emulator's transport, or the network
-        (where the key is read from ``HUME_API_KEY``)."""
+        (where the key is read from the variable ``api_key_env``)."""
         if self.emulator is None:
-            return connect(base_url=self.base_url, concurrency=concurrency, retry=self.retry)
+            return connect(
+                base_url=self.base_url,
+                key_env=self.api_key_env,
+                concurrency=concurrency,
+                retry=self.retry,
+            )
         from reconciler.emulator.embedded import (
             EMBEDDED_API_KEY,
             EMBEDDED_BASE_URL,
@@ -81,12 +92,13 @@ class Connection:
 
 
 async def snapshot_for(
-    manifests: Manifests, client: HumeClient, *, every: bool = False
+    manifests: Manifests, client: HumeClient, *, every: bool = False, pruning: bool = False
 ) -> Snapshot:
     """The live state these manifests are compared with.
 
-    When the manifests delete something, every version of the kinds that may use it is listed
-    too, so the plan can name older versions that still pin it.
+    When the manifests delete something (or, ``pruning``, may delete what they own), every
+    version of the kinds that may use it is listed too, so the plan can name older versions that
+    still pin it.
 
     List items leave out some fields (``Kind.list_omits``: a prompt's ``prompt_expansion``). Plan
     reads those (one GET each) only for resources whose manifests set them, to keep a plan at one
@@ -104,7 +116,9 @@ async def snapshot_for(
         if kind.list_omits
     }
     deleted = {
-        kind.name for kind in REGISTRY if any(r.absent for r in manifests.of_kind(kind.name))
+        kind.name
+        for kind in REGISTRY
+        if pruning or any(r.absent for r in manifests.of_kind(kind.name))
     }
     users = {user.name for name in deleted for user in referencing(name)}
     voices = any(k.uses_voice(r) for k in REGISTRY for r in manifests.of_kind(k.name))
@@ -113,16 +127,48 @@ async def snapshot_for(
     )
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """What the live-traffic guard does: read the chats of the configs a plan changes (``usage``;
+    ``--no-usage`` skips it), and whether a delete may cut ACTIVE chats."""
+
+    usage: bool = True
+    allow_active: bool = False
+
+
+def ownership_of(path: Path) -> Ownership | None:
+    """What the project file at the manifest root says these manifests own, if anything."""
+    project = load_project(path)
+    if not project.owned:
+        return None
+    return Ownership(globs=project.owned, source=str(project.path))
+
+
+async def guarded(client: HumeClient, result: Plan, traffic: Traffic) -> Plan:
+    """``result`` checked against the chats of the configs it deletes or versions."""
+    if not traffic.usage:
+        return result
+    ids = {change.address: str(change.id) for change in guard.watched(result)}
+    usage = await chat_usage(client, ids, time.time())
+    return guard.guard(result, usage, allow_active=traffic.allow_active)
+
+
 async def make_plan(
-    path: Path, variables: dict[str, str], connection: Connection, targets: Sequence[str] = ()
+    path: Path,
+    variables: dict[str, str],
+    connection: Connection,
+    targets: Sequence[str] = (),
+    traffic: Traffic = Traffic(),
 ) -> tuple[Manifests, Plan]:
     """Load, read the account, plan: the whole read-only half of the pipeline."""
     manifests = load_manifests(path, variables)
     addresses.resolve(manifests, targets, "--target")  # a typo fails before the account is read
     connection.use_facts(path)
+    ownership = ownership_of(path)
     async with connection.client() as client:
-        live = await snapshot_for(manifests, client)
-    result = plan(manifests, live, targets=targets)
+        live = await snapshot_for(manifests, client, pruning=ownership is not None)
+        result = plan(manifests, live, targets=targets, ownership=ownership)
+        result = await guarded(client, result, traffic)
     return manifests, result.model_copy(update={"path": str(path), "targets": tuple(targets)})
 
 
@@ -135,8 +181,9 @@ async def drift_report(
     connection.use_facts(path)
     async with connection.client() as client:
         read_only(client)
-        live = await snapshot_for(manifests, client, every=True)
-        result = plan(manifests, live, strict=False)
+        ownership = ownership_of(path)
+        live = await snapshot_for(manifests, client, every=True, pruning=ownership is not None)
+        result = plan(manifests, live, strict=False, ownership=ownership)
         wanted = needs_history(result, live, ignore)
         histories = await asyncio.gather(
             *(_versions(client, manifests, change) for change in wanted)
@@ -311,26 +358,36 @@ async def apply_plan(
     parallelism: int = 8,
     approve: Callable[[Manifests, Plan], bool],
     report: Callable[[Outcome], None],
+    traffic: Traffic = Traffic(),
 ) -> tuple[Manifests, Plan, list[Outcome]]:
-    """Plan (or re-check a saved plan), ask ``approve``, then apply with progress to ``report``."""
+    """Plan (or re-check a saved plan), ask ``approve``, then apply with progress to ``report``.
+
+    A saved plan's traffic notes are left out of the staleness check: chats come and go, and the
+    guard reads them again anyway (here, and right before each delete).
+    """
     saved = read_saved_plan(source) if source.is_file() and source.suffix == ".json" else None
     if saved is not None:
         source, targets = saved_source(source, saved, targets)
     manifests = load_manifests(source, variables)
     addresses.resolve(manifests, targets, "--target")
     connection.use_facts(source)
+    ownership = ownership_of(source)
     async with connection.client(concurrency=max(parallelism, READ_CONCURRENCY)) as client:
-        live = await snapshot_for(manifests, client)
-        fresh = plan(manifests, live, targets=targets).model_copy(
+        live = await snapshot_for(manifests, client, pruning=ownership is not None)
+        fresh = plan(manifests, live, targets=targets, ownership=ownership).model_copy(
             update={"path": str(source), "targets": tuple(targets)}
         )
         if saved is not None:
             reason = stale_reason(saved, fresh) or manifests_moved(
-                saved, fresh.dump(manifests.redact)
+                guard.without_traffic(saved), fresh.dump(manifests.redact)
             )
             if reason is not None:
                 raise UserError(f"the plan is stale: {reason}; run plan again")
+        fresh = await guarded(client, fresh, traffic)
         if not fresh.has_changes or not approve(manifests, fresh):
             return manifests, fresh, []
-        outcomes = await apply(fresh, client, parallelism=parallelism, report=report)
+        outcomes = await apply(
+            fresh, client, parallelism=parallelism, report=report,
+            allow_active_chats=traffic.allow_active,
+        )  # fmt: skip
     return manifests, fresh, outcomes

@@ -3,15 +3,20 @@ matches, and that no manifest describes, is deleted; nothing outside the globs e
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from reconciler import render
+from reconciler.cli import cli
 from reconciler.drift import classify
 from reconciler.manifest import load_manifests
 from reconciler.planner.plan import OwnedNotDescribed
 from reconciler.planner.planner import Ownership, PlanError, plan
+from reconciler.workflow import Connection
 from tests.plan_support import write
 from tests.test_planner_table import BASE, account, config, prompt, tool
 
@@ -91,3 +96,43 @@ def test_two_live_resources_with_one_owned_name_is_an_error(tmp_path: Path) -> N
     live = account(prompt("support-old"), twin)
     with pytest.raises(PlanError, match="two live prompts are named 'support-old'"):
         planned(tmp_path, "prompts: [{name: other, text: Hi}]\n", live, ownership=OWNED)
+
+
+# Over the embedded emulator, with the project file
+
+MANIFEST = "prompts:\n  - name: support-greeter\n    text: Hi\n"
+
+
+def test_prune_through_the_project_file(tmp_path: Path) -> None:
+    root, db = write(tmp_path / "m", MANIFEST), tmp_path / "e.sqlite"
+    (root / "evictl.toml").write_text('[ownership]\nnames = ["support-*"]\n', encoding="utf-8")
+
+    def evictl(*args: str | Path) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, [str(a) for a in (*args, "--emulator", db)])
+        return result.exit_code, result.output
+
+    async def portal() -> set[str]:
+        async with Connection(emulator=db).client() as client:
+            for name in ("support-old", "billing-greeter"):
+                await client.create("prompts", {"name": name, "text": "Hello"})
+            return {p.name for p in await client.list("prompts")}
+
+    assert evictl("apply", root, "--auto-approve")[0] == 0
+    assert asyncio.run(portal()) == {"support-greeter", "support-old", "billing-greeter"}
+    code, out = evictl("drift", root, "--format", "json")
+    report = json.loads(out)
+    assert code == 2
+    assert [(i["category"], i["change"]["name"]) for i in report["items"]] == [
+        ("unmanaged", "support-old")
+    ]
+    code, out = evictl("plan", root)
+    assert "owned by these manifests (support-*), not in them" in out
+    assert "billing-greeter" not in out
+    assert evictl("apply", root, "--auto-approve")[0] == 0
+
+    async def names() -> set[str]:
+        async with Connection(emulator=db).client() as client:
+            return {p.name for p in await client.list("prompts")}
+
+    assert asyncio.run(names()) == {"support-greeter", "billing-greeter"}
+    assert evictl("drift", root)[0] == 0

@@ -13,6 +13,7 @@ per-config reads). Fields that list items leave out (``Kind.list_omits``: a prom
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -21,7 +22,7 @@ import httpx
 from reconciler.client.api import ApiError, HumeClient, unreachable
 from reconciler.errors import UserError
 from reconciler.kinds import REGISTRY, LiveVersion
-from reconciler.snapshot import Snapshot
+from reconciler.snapshot import ChatUsage, Snapshot
 
 
 async def fetch_snapshot(
@@ -89,3 +90,33 @@ async def _custom_voices(client: HumeClient) -> list[dict[str, Any]]:
         return await client.voices("CUSTOM_VOICE")
     except ApiError as exc:
         raise UserError(f"could not read the custom voices from Hume: {exc}") from exc
+
+
+CHATS_READ = 500
+"""At most this many chats are read per config and question (active; started lately), so a
+plan stays cheap on a busy account: beyond it the recent count is a lower bound."""
+
+
+async def chat_usage(
+    client: HumeClient, ids: Mapping[str, str], now: float, hours: int = 24
+) -> dict[str, ChatUsage]:
+    """The live traffic on each config of ``ids`` (address → id): ACTIVE chats per version, and
+    chats started in the last ``hours`` before ``now`` (seconds since the epoch)."""
+    found = await asyncio.gather(*(_usage(client, id_, now, hours) for id_ in ids.values()))
+    return dict(zip(ids, found, strict=True))
+
+
+async def active_chats(client: HumeClient, config_id: str) -> tuple[tuple[int, int], ...]:
+    """``(version, chats)`` for each version of the config that ACTIVE chats run on."""
+    chats = await client.chats(config_id, status="ACTIVE", limit=CHATS_READ)
+    return tuple(sorted(Counter(chat.config_version for chat in chats).items()))
+
+
+async def _usage(client: HumeClient, config_id: str, now: float, hours: int) -> ChatUsage:
+    active, recent = await asyncio.gather(
+        active_chats(client, config_id),
+        client.chats(config_id, limit=CHATS_READ, since=int(now) - hours * 3600),
+    )
+    return ChatUsage(
+        active=active, recent=len(recent), hours=hours, capped=len(recent) >= CHATS_READ
+    )

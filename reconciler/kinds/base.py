@@ -147,6 +147,9 @@ class Kind:
     """Whether a resource names one of the account's own voices (read then, to check it)."""
     voice_problem: Callable[[Any, Any], str | None] = lambda resource, voices: None
     """Why the voice a resource names is not among the account's voices, if it is not."""
+    chats: bool = False
+    """Live chats run on it (``GET /v0/evi/chats?config_id=``): deleting or versioning it
+    touches live traffic, so plans read its chats first."""
 
     @cached_property
     def settings(self) -> tuple[str, ...]:

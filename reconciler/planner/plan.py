@@ -34,7 +34,10 @@ Notes (``notes``, for reviewers; apply ignores them), by ``type``: ``same_descri
 version keeps ``live_version``'s description), ``possible_rename`` (a create equals the unmanaged
 live resource ``live_name``/``id``), ``older_versions_use`` (a delete leaves older versions of
 ``users`` pinning it), ``still_used`` (only in drift's plans: live ``users`` still use what is
-deleted; a plan to apply stops instead).
+deleted; a plan to apply stops instead), ``active_chats`` (``versions``: ``[version, chats]``
+pairs of ACTIVE chats on a config this plan deletes with ``--allow-active-chats``),
+``recent_chats`` (``chats`` started in the last ``hours`` on a config this plan versions;
+``capped``: at least that many).
 
 Secret values never reach a serialised plan: ``body`` is masked at the ``secrets`` spans when a
 change is serialised, field changes are masked when planned (both sides), and ``dump`` also
@@ -164,8 +167,28 @@ class StillUsed(_Value):
     """``configs/legacy v0``: each live resource's latest version that uses what is deleted."""
 
 
+class ActiveChats(_Value):
+    """A delete of a resource live chats are using, allowed by ``--allow-active-chats``."""
+
+    type: Literal["active_chats"] = "active_chats"
+    versions: tuple[tuple[int, int], ...]
+    """``(version, chats)`` for each version with ACTIVE chats."""
+
+
+class RecentChats(_Value):
+    """A new version of a resource chats used lately: clients that connect without a version
+    get the new one."""
+
+    type: Literal["recent_chats"] = "recent_chats"
+    chats: int
+    hours: int
+    capped: bool = False
+    """At least ``chats``: evictl stopped counting there."""
+
+
 Note = Annotated[
-    SameDescription | PossibleRename | OlderVersionsUse | StillUsed, Field(discriminator="type")
+    SameDescription | PossibleRename | OlderVersionsUse | StillUsed | ActiveChats | RecentChats,
+    Field(discriminator="type"),
 ]
 
 
