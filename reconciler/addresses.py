@@ -30,25 +30,36 @@ def _closest(word: str, choices: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
+def split(text: str, option: str) -> tuple[str, str]:
+    """``(kind, name)`` of a ``KIND/NAME`` as typed, or a ``UserError`` naming what is wrong."""
+    word, slash, name = text.partition("/")
+    kind = _kind(word)
+    if not slash or not name or not word:
+        raise UserError(
+            f"{option} {text}: expected KIND/NAME, such as prompts/greeter "
+            f"(kinds: {', '.join(NAMES)})"
+        )
+    if kind is None:
+        hint = _closest(word, NAMES)
+        maybe = f"; did you mean {hint!r}?" if hint else f" (kinds: {', '.join(NAMES)})"
+        raise UserError(f"{option} {text}: unknown kind {word!r}{maybe}")
+    return kind, name
+
+
+def did_you_mean(kind: str, name: str, names: Iterable[str]) -> str:
+    """``; did you mean 'prompts/greeter'?`` for the closest of ``names``, or nothing."""
+    hint = _closest(name, names)
+    return f"; did you mean {address(kind, hint)!r}?" if hint else ""
+
+
 def resolve(manifests: Manifests, given: Sequence[str], option: str) -> list[str]:
     """The canonical ``kind/name`` of each address, or a ``UserError`` naming the bad one."""
     resolved = []
     for text in given:
-        word, slash, name = text.partition("/")
-        kind = _kind(word)
-        if not slash or not name or not word:
-            raise UserError(
-                f"{option} {text}: expected KIND/NAME, such as prompts/greeter "
-                f"(kinds: {', '.join(NAMES)})"
-            )
-        if kind is None:
-            hint = _closest(word, NAMES)
-            maybe = f"; did you mean {hint!r}?" if hint else f" (kinds: {', '.join(NAMES)})"
-            raise UserError(f"{option} {text}: unknown kind {word!r}{maybe}")
+        kind, name = split(text, option)
         names = [r.name for r in manifests.of_kind(kind)]
         if name not in names:
-            hint = _closest(name, names)
-            maybe = f"; did you mean {address(kind, hint)!r}?" if hint else ""
+            maybe = did_you_mean(kind, name, names)
             raise UserError(
                 f"{option} {text}: no {KINDS[kind].singular} named {name!r} in the manifests{maybe}"
             )

@@ -26,12 +26,12 @@ typed dependency reasons) is not reported on its own: its dependency's item list
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from reconciler.errors import UserError
+from reconciler.history import instant
 from reconciler.kinds import KINDS, REGISTRY, Kind, LiveVersion
 from reconciler.manifest import Manifests
 from reconciler.planner import canonical
@@ -128,18 +128,16 @@ class DriftReport(BaseModel):
 
 def when(stamp: int | None) -> str:
     """A server timestamp as UTC; seconds or milliseconds (the spec says one, Hume sends both)."""
-    if stamp is None:
-        return "time unknown"
-    seconds = stamp / 1000 if stamp > 10**11 else stamp
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    moment = instant(stamp)
+    return "time unknown" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def read_only(client: HumeClient) -> HumeClient:
-    """The client, refusing before sending any request that could write."""
+def read_only(client: HumeClient, command: str = "drift") -> HumeClient:
+    """The client, refusing before sending any request that could write (for ``command``)."""
 
     async def refuse_writes(request: Any) -> None:
         if request.method not in ("GET", "HEAD"):
-            raise UserError(f"drift is read-only: refused {request.method} {request.url.path}")
+            raise UserError(f"{command} is read-only: refused {request.method} {request.url.path}")
 
     client.http.event_hooks["request"].append(refuse_writes)
     return client

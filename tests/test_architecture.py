@@ -36,6 +36,8 @@ def test_the_planner_imports_nothing_that_does_io() -> None:
         "reconciler.drift",
         "reconciler.render",
         "reconciler.render.drift",
+        "reconciler.history",
+        "reconciler.render.history",
     )
     assert "reconciler.planner.planner" in loaded
     assert sorted(name for name in loaded if name.split(".")[0] in IO_LIBRARIES) == []

@@ -359,16 +359,7 @@ class _Planner:
         settings = {key: value for key, value in have.items() if key not in kind.ref_fields}
         desired = canonical.content(kind.name, body)
         live = canonical.content(kind.name, settings, like=body)
-        changes = [
-            FieldChange(path=path, before=before, after=after)
-            for path, (before, after) in canonical.differences(desired, live).items()
-            if re.split(r"[.\[]", path, maxsplit=1)[0] not in kind.whole_values
-        ]
-        changes += [
-            FieldChange(path=key, before=live.get(key), after=desired.get(key))
-            for key in kind.whole_values
-            if canonical.differences(desired.get(key), live.get(key))
-        ]
+        changes = setting_changes(kind, live, desired)
         for ref_field in kind.refs:
             after = [ref.pin for ref in refs if ref.planned.field == ref_field.field]
             live_refs = _listed(have.get(ref_field.field))
@@ -405,6 +396,23 @@ class _Planner:
                 StalePin(subject=subject, pinned=pinned[pin.id], resolves_to=pin.version)
             )
         return reasons
+
+
+def setting_changes(kind: Kind, before: dict[str, Any], after: dict[str, Any]) -> list[FieldChange]:
+    """How two canonical contents of ``kind`` differ, field by field, and each whole value
+    (``Kind.whole_values``) as one change: what plan shows, and what history shows between
+    versions, so both mean the same by "changed"."""
+    changes = [
+        FieldChange(path=path, before=old, after=new)
+        for path, (old, new) in canonical.differences(after, before).items()
+        if re.split(r"[.\[]", path, maxsplit=1)[0] not in kind.whole_values
+    ]
+    changes += [
+        FieldChange(path=key, before=before.get(key), after=after.get(key))
+        for key in kind.whole_values
+        if canonical.differences(after.get(key), before.get(key))
+    ]
+    return changes
 
 
 def _listed(value: Any) -> list[dict[str, Any]]:
