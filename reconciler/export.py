@@ -25,17 +25,23 @@ shows no changes. So every rule below follows what the loader and the planner wi
   one in the portal, or leave them out with ``--kind``/``--name``). Names that differ only by
   case or spaces are distinct and exported as they are.
 - **Re-export.** Every YAML file already in the directory is loaded in ruamel.yaml's round-trip
-  mode, and each exported resource updates its existing entry (wherever it is) in place: keys,
-  order and comments stay; a value that still loads to the live value (``${VAR}`` expanded from
-  the environment, so ``${secret:...}`` webhook URLs stay unexpanded) is kept as written, and so
-  is an explicit default; keys export would not write are removed, except ``previous_names``. A
-  prompt keeps its form (inline or its ``text_file``). Entries of the exported kinds (and names,
-  with ``--name``) that are no longer in the account are removed, with their text file;
-  ``absent: true`` entries are kept. New resources are appended to ``<kind>.yaml``. Files with no
-  change are not rewritten; ``--dry-run`` reports the same list and writes nothing.
-- **Secrets.** A live value is exported as it is: a token in a new webhook URL lands in the file
-  until it is replaced by ``${secret:NAME}``. A value that holds a ``${secret:...}`` is never
-  replaced on re-export, even when the secret is not in the environment or has changed.
+  mode, and each exported resource updates its existing entry (wherever it is) in place
+  (``reexport.Merge``): keys, order, layout and every comment stay; a value that still loads to
+  the live value (``${VAR}`` resolved with ``--var``/``--var-file`` and the environment) is kept
+  as written, and so is an explicit default; keys export would not write are removed, except
+  ``previous_names``. A prompt keeps its form (inline or its ``text_file``). Entries of the
+  exported kinds (and names, with ``--name``) that are no longer in the account are removed,
+  with their text file. ``absent: true`` entries are never touched, byte for byte, and their live
+  resource is not exported: the manifests say to delete it. New resources are appended to
+  ``<kind>.yaml``. Files with no change are not rewritten; ``--dry-run`` reports the same list
+  and writes nothing.
+- **Interpolations and secrets.** A ``${VAR}`` that resolves to something other than the live
+  value is replaced by it; one that cannot be resolved is kept. A ``${secret:...}`` is never
+  replaced. Each case is a notice naming file:line. A live value that holds the value of a
+  ``${secret:NAME}`` the manifests use is written with the interpolation in its place; in a
+  prompt's text file, which cannot interpolate, it stops the export. Any other live value is
+  exported as it is: a token in a new webhook URL lands in the file until it is replaced by
+  ``${secret:NAME}``.
 """
 
 from __future__ import annotations
@@ -43,21 +49,18 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import posixpath
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
-import yaml as pyyaml
 from pydantic import BaseModel
-from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml import YAMLError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from reconciler.client.snapshot import fetch_snapshot
 from reconciler.errors import UserError
@@ -65,19 +68,28 @@ from reconciler.kinds import KINDS, NAMES, REGISTRY, Kind, LiveVersion
 from reconciler.kinds import Ref as LiveRef
 from reconciler.kinds.fields import is_true
 from reconciler.manifest.files import refusal
-from reconciler.manifest.interpolate import expand
-from reconciler.manifest.yamlread import parse, resolve_plain
+from reconciler.manifest.yamlread import parse
 from reconciler.planner import canonical
+from reconciler.reexport import (
+    Merge,
+    Notice,
+    append,
+    hide_secrets,
+    indentation,
+    keep_verbatim,
+    loaded,
+    normalise,
+    remove,
+    secret_values,
+)
 from reconciler.snapshot import Snapshot
 from reconciler.workflow import Connection
+from reconciler.yamlwrite import node, round_trip_yaml
 
 LONG_TEXT = 120
 """Prompt texts longer than this (or with a line break) go to their own file."""
 KEPT_KEYS = ("previous_names",)
 """Keys that users add and export never writes: re-export leaves them alone."""
-_FLOW_WIDTH = 80
-_UNLOADABLE = object()
-_YAML11 = pyyaml.resolver.Resolver()
 _OUT = "the output directory (--out)"
 Paths = frozenset[tuple[str, ...]]
 
@@ -88,9 +100,14 @@ async def run(
     *,
     names: Sequence[str] = (),
     kinds: Sequence[str] = (),
+    variables: Mapping[str, str],
     dry_run: bool = False,
-) -> str:
-    """Export the account into ``out`` (or only report, with ``dry_run``); a summary to print."""
+) -> tuple[str, list[Notice]]:
+    """Export the account into ``out`` (or only report, with ``dry_run``): a summary to print,
+    and the interpolations that re-export could not simply keep.
+
+    ``variables`` resolve the ``${...}`` in existing manifests, to tell whether they still equal
+    the live values."""
     chosen = tuple(kind for kind in NAMES if not kinds or kind in kinds)
     async with connection.client() as client:
         live = await fetch_snapshot(client)
@@ -103,14 +120,15 @@ async def run(
         )
     by_id = {item.id: item for item in detailed}
     selected = {kind: [by_id.get(i.id, i) for i in items] for kind, items in selected.items()}
-    export = Export(out, live, names)
+    export = Export(out, live, names, variables)
     for kind in REGISTRY:
         if kind.name in selected:
             export.update(kind, selected[kind.name])
     changes = export.changes()
     if not dry_run:
         write(out, changes)
-    return summary(out, selected, export.dropped, changes, dry_run)
+    report = summary(out, selected, export.dropped, export.left_alone, changes, dry_run)
+    return report, sorted(export.notices, key=lambda notice: (notice.file, notice.line))
 
 
 def select(
@@ -257,129 +275,6 @@ class References:
         return entry, refs
 
 
-# YAML: ruamel nodes that the loader reads back as exactly the live values
-
-
-def ambiguous(text: str) -> bool:
-    """Whether ``text``, unquoted, would read as something other than this string."""
-    yaml11 = _YAML11.resolve(pyyaml.ScalarNode, text, (True, False))
-    return yaml11 != "tag:yaml.org,2002:str" or resolve_plain(text) is not text
-
-
-def scalar(text: str, *, key: bool = False) -> str:
-    """A string as written: ``${`` escaped in values (not keys), quoted when ambiguous."""
-    written = text if key else text.replace("${", "$${")
-    return DoubleQuotedScalarString(written) if ambiguous(written) else written
-
-
-def node(value: Any) -> Any:
-    """Plain data as ruamel nodes; short mappings and lists of scalars in flow style."""
-    if isinstance(value, dict):
-        mapping = CommentedMap()
-        for key, item in value.items():
-            mapping[scalar(str(key), key=True)] = node(item)
-        if _flat(value.values(), value):
-            mapping.fa.set_flow_style()
-        return mapping
-    if isinstance(value, list):
-        sequence = CommentedSeq(node(item) for item in value)
-        if _flat(value, value):
-            sequence.fa.set_flow_style()
-        return sequence
-    return scalar(value) if isinstance(value, str) else value
-
-
-def _flat(items: Iterable[Any], value: Any) -> bool:
-    simple = all(not isinstance(i, dict | list) and "\n" not in str(i) for i in items)
-    return simple and len(json.dumps(value, ensure_ascii=False)) <= _FLOW_WIDTH
-
-
-def loaded(value: Any) -> Any:
-    """What the loader makes of a YAML value: plain data, strings interpolated from the env."""
-    if isinstance(value, dict):
-        return {str(key): loaded(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [loaded(item) for item in value]
-    if isinstance(value, str):
-        if "${" not in value:
-            return str(value)
-        expansion = expand(value, os.environ)
-        return _UNLOADABLE if expansion.problems else expansion.text
-    return value
-
-
-def _holds_secret(value: Any) -> bool:
-    """Whether a value the user wrote substitutes a secret anywhere inside it."""
-    if isinstance(value, dict):
-        return any(_holds_secret(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_holds_secret(item) for item in value)
-    return isinstance(value, str) and "${secret:" in value
-
-
-def merge(
-    old: CommentedMap,
-    new: CommentedMap,
-    keep: Sequence[str] = (),
-    *,
-    unordered: frozenset[str] = frozenset(),
-    commented: frozenset[str] = frozenset(),
-) -> bool:
-    """Make ``old`` load as ``new`` in place, keeping what already does; True if it changed.
-
-    A replaced value takes the new value's comment, if it has one, else keeps its own (except a
-    ``commented`` key, a reference whose comment named the target it replaces). Lists under an
-    ``unordered`` key (the planner ignores their order: ``Kind.unordered``) compare as multisets.
-    """
-    changed = False
-    for key in [key for key in old if key not in new and key not in keep]:
-        del old[key]
-        old.ca.items.pop(key, None)
-        changed = True
-    for position, (key, value) in enumerate(new.items()):
-        if key not in old:
-            before = [k for k in list(new)[:position] if k in old]
-            old.insert(list(old).index(before[-1]) + 1 if before else 0, key, value)
-        elif isinstance(old[key], dict) and isinstance(value, dict):
-            changed |= merge(old[key], value, unordered=unordered, commented=commented)
-            continue
-        elif _holds_secret(old[key]):
-            continue  # never swap a ${secret:...} for the live plaintext, even if it differs
-        elif _comparable(old[key], key, unordered) != _comparable(value, key, unordered):
-            old[key] = value
-        else:
-            continue
-        if key in new.ca.items:
-            old.ca.items[key] = new.ca.items[key]
-        elif key in commented:
-            old.ca.items.pop(key, None)
-        changed = True
-    return changed
-
-
-def _comparable(value: Any, key: str, unordered: frozenset[str]) -> Any:
-    """``loaded(value)``, with the lists under ``unordered`` keys sorted."""
-    return _sort_unordered(loaded(value), key, unordered)
-
-
-def _sort_unordered(value: Any, key: str, unordered: frozenset[str]) -> Any:
-    if isinstance(value, dict):
-        return {k: _sort_unordered(v, k, unordered) for k, v in value.items()}
-    if isinstance(value, list):
-        items = [_sort_unordered(item, key, unordered) for item in value]
-        return sorted(items, key=json.dumps) if key in unordered else items
-    return value
-
-
-def round_trip_yaml() -> YAML:
-    """ruamel.yaml in round-trip mode, formatted like the examples; lines never folded."""
-    rt = YAML()
-    rt.width = 4096
-    rt.indent(mapping=2, sequence=4, offset=2)
-    rt.preserve_quotes = True
-    return rt
-
-
 # The output directory
 
 
@@ -392,6 +287,10 @@ class YamlFile:
     docs: list[Any]
     dirty: bool = False
     touched: bool = False
+    absent: list[CommentedMap] = field(default_factory=list)
+    """Its ``absent: true`` entries of exported kinds: written back byte for byte."""
+    indent: tuple[int, int, int] = (2, 4, 2)
+    """Its block indentation (mapping, sequence, offset), kept when it is rewritten."""
 
 
 @dataclass(frozen=True)
@@ -424,12 +323,18 @@ def yaml_files(root: Path) -> list[str]:
 class Export:
     """The output directory's manifests, updated kind by kind from the live resources."""
 
-    def __init__(self, root: Path, live: Snapshot, names: Sequence[str]) -> None:
+    def __init__(
+        self, root: Path, live: Snapshot, names: Sequence[str], variables: Mapping[str, str]
+    ) -> None:
         self.root, self.live, self.names = root, live, set(names)
+        self.variables = variables
         self.yaml = round_trip_yaml()
         self.files = {rel: self.load(rel) for rel in yaml_files(root)}
+        self.secrets = secret_values((d for f in self.files.values() for d in f.docs), variables)
         self.texts: dict[str, str] = {}
         self.dropped: dict[str, list[str]] = defaultdict(list)
+        self.left_alone: dict[str, list[str]] = defaultdict(list)
+        self.notices: list[Notice] = []
         self.orphans: set[str] = set()
         self.taken = {p.lower() for p in self.text_files()}
         for kind in REGISTRY:
@@ -455,7 +360,9 @@ class Export:
             raise UserError(f"cannot update {self.root / rel}: not valid YAML ({exc})") from exc
         if not all(isinstance(doc, dict) for doc in docs):
             raise UserError(f"cannot update {self.root / rel}: every document must be a mapping")
-        return YamlFile(rel, text, docs)
+        for doc in docs:
+            normalise(doc)
+        return YamlFile(rel, text, docs, indent=indentation(docs))
 
     def entries(self, kind: str) -> list[tuple[YamlFile, CommentedSeq, CommentedMap]]:
         """Every entry of ``kind`` in every file, in file order."""
@@ -475,7 +382,7 @@ class Export:
             if kind.text_file is None:
                 continue
             for file, _, entry in self.entries(kind.name):
-                path = text_path(file.rel, loaded(entry.get(kind.text_file[0])))
+                path = text_path(file.rel, self.loaded(entry.get(kind.text_file[0])))
                 if path is not None:
                     named.setdefault(path, entry)
         return named
@@ -483,45 +390,66 @@ class Export:
     def defined(self, kind: str) -> set[str]:
         """The names that the manifests define (not absent) for ``kind``."""
         return {
-            loaded(entry.get("name"))
+            self.loaded(entry.get("name"))
             for _, _, entry in self.entries(kind)
-            if not is_true(loaded(entry.get("absent")))
+            if not is_true(self.loaded(entry.get("absent")))
         }
 
+    def loaded(self, value: Any) -> Any:
+        """What the loader makes of ``value`` with the command's variables."""
+        return loaded(value, self.variables)
+
     def update(self, kind: Kind, items: Sequence[LiveVersion]) -> None:
-        """Update, append and remove the entries of ``kind`` to match ``items``."""
+        """Update, append and remove the entries of ``kind`` to match ``items``.
+
+        An ``absent: true`` entry is never touched, and its live resource is not exported: the
+        manifests say to delete it, and an export must not turn that into "keep it"."""
         live_names = {item.name for item in items}
         existing: dict[str, tuple[YamlFile, CommentedMap]] = {}
+        absent: set[str] = set()
         for file, seq, entry in self.entries(kind.name):
-            name = loaded(entry.get("name"))
-            absent = is_true(loaded(entry.get("absent")))
-            if name in live_names:
+            name = self.loaded(entry.get("name"))
+            if is_true(self.loaded(entry.get("absent"))):
+                file.absent.append(entry)
+                absent.add(name)
+            elif name in live_names:
                 existing.setdefault(name, (file, entry))
-            elif not absent and (not self.names or name in self.names):
-                del seq[next(i for i, e in enumerate(seq) if e is entry)]
+            elif not self.names or name in self.names:
+                remove(seq, next(i for i, e in enumerate(seq) if e is entry))
                 file.dirty = file.touched = True
                 self.dropped[kind.name].append(str(name))
                 if kind.text_file:
-                    orphan = text_path(file.rel, loaded(entry.get(kind.text_file[0])))
+                    orphan = text_path(file.rel, self.loaded(entry.get(kind.text_file[0])))
                     if orphan is not None:
                         self.orphans.add(orphan)
+        self.left_alone[kind.name] += [item.name for item in items if item.name in absent]
+        items = [item for item in items if item.name not in absent]
         targets = {ref.target for ref in kind.refs}
         refs = References(self.live, {target: self.defined(target) for target in targets})
         unordered = frozenset(path.rsplit(".", 1)[-1] for path in kind.unordered)
         for item in items:
             found = existing.get(item.name)
             written = (
-                frozenset(optional_paths(loaded(found[1]), kind.spec)) if found else frozenset()
+                frozenset(optional_paths(self.loaded(found[1]), kind.spec))
+                if found
+                else frozenset()
             )
             entry, comments = refs.entry(kind, item, written)
             if kind.text_file:
                 entry = self.place_text(kind, entry, found)
-            new = entry_node(kind.name, entry, comments)
+            new = hide_secrets(entry_node(kind.name, entry, comments), self.secrets)
             if found:
                 file, old = found
                 file.touched = True
-                commented = frozenset(kind.ref_fields)
-                file.dirty |= merge(old, new, KEPT_KEYS, unordered=unordered, commented=commented)
+                merge = Merge(
+                    self.variables,
+                    file.rel,
+                    kind.address(item.name),
+                    unordered=unordered,
+                    atomic=frozenset(kind.ref_fields),
+                    notices=self.notices,
+                )
+                file.dirty |= merge.mapping(old, new, KEPT_KEYS)
             else:
                 self.append(kind.name, new)
 
@@ -536,11 +464,11 @@ class Export:
             return entry
         if found is not None:
             file, old = found
-            path = text_path(file.rel, loaded(old[file_field]))
+            path = text_path(file.rel, self.loaded(old[file_field]))
             if path is not None and path not in self.texts and "\r" not in text:
                 del entry[text_field]
                 self.texts[path] = text
-                return {**entry, file_field: loaded(old[file_field])}
+                return {**entry, file_field: self.loaded(old[file_field])}
             if path is not None:
                 self.orphans.add(path)
         if "\r" in text or ("\n" not in text and len(text) <= LONG_TEXT):
@@ -577,7 +505,7 @@ class Export:
         doc = docs[-1]
         if not isinstance(doc.get(kind), list):
             doc[kind] = CommentedSeq()
-        doc[kind].append(new)
+        append(doc[kind], new)
         file.dirty = file.touched = True
 
     def changes(self) -> list[FileChange]:
@@ -590,6 +518,12 @@ class Export:
             same = content == file.original
             result.append(FileChange(file.rel, "unchanged" if same else "write", content))
         for path, text in sorted(self.texts.items()):
+            if leaked := [name for value, name in self.secrets.items() if value in text]:
+                raise UserError(
+                    f"{path}: the live text holds the value of ${{secret:{leaked[0]}}}, and a "
+                    "text file cannot interpolate it; nothing was written (move the text inline "
+                    f"in the manifest, as `text:`, and export again)"
+                )
             target = self.root / path
             same = target.is_file() and target.read_bytes() == text.encode()
             result.append(FileChange(path, "unchanged" if same else "write", text))
@@ -602,8 +536,10 @@ class Export:
     def dump(self, file: YamlFile) -> str:
         """The file's new text, read back by evictl's own loader before anything is written."""
         stream = io.StringIO()
+        mapping, sequence, offset = file.indent
+        self.yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
         self.yaml.dump_all(file.docs, stream)
-        text = stream.getvalue()
+        text = self.absent_verbatim(file, stream.getvalue())
         problems = parse(text).problems
         if problems:
             line = problems[0].position[0] + 1
@@ -612,6 +548,24 @@ class Export:
                 f"(line {line}: {problems[0].message}); nothing was written"
             )
         return text
+
+    def absent_verbatim(self, file: YamlFile, text: str) -> str:
+        """``text`` (``file`` as dumped) with its ``absent: true`` entries' original lines."""
+        if not file.absent or file.original is None:
+            return text
+        places = {
+            id(entry): (number, kind, index)
+            for number, doc in enumerate(file.docs)
+            for kind, seq in doc.items()
+            if isinstance(seq, list)
+            for index, entry in enumerate(seq)
+        }
+        dumped = list(self.yaml.load_all(text))
+        lines = []
+        for entry in file.absent:
+            number, kind, index = places[id(entry)]
+            lines.append((entry.lc.line, dumped[number][kind][index].lc.line))
+        return keep_verbatim(file.original, text, lines)
 
 
 def text_path(manifest: str, text_file: Any) -> str | None:
@@ -660,13 +614,14 @@ def summary(
     root: Path,
     selected: dict[str, list[LiveVersion]],
     dropped: dict[str, list[str]],
+    left_alone: dict[str, list[str]],
     changes: Sequence[FileChange],
     dry_run: bool,
 ) -> str:
     """What was (or would be) exported, file by file, with counts."""
+    numbers = {kind: len(items) - len(left_alone.get(kind, ())) for kind, items in selected.items()}
     counts = ", ".join(
-        f"{len(items)} {kind if len(items) != 1 else KINDS[kind].singular}"
-        for kind, items in selected.items()
+        f"{n} {kind if n != 1 else KINDS[kind].singular}" for kind, n in numbers.items()
     )
     verbs = {"write": "would write" if dry_run else "wrote", "unchanged": "unchanged"}
     verbs["remove"] = "would remove" if dry_run else "removed"
@@ -675,6 +630,10 @@ def summary(
     for kind, names in dropped.items():
         listed = ", ".join(json.dumps(name, ensure_ascii=False) for name in names)
         lines.append(f"No longer in the account, dropped from the manifests: {kind} {listed}")
+    for kind, names in left_alone.items():
+        if names:
+            listed = ", ".join(json.dumps(name, ensure_ascii=False) for name in names)
+            lines.append(f"absent: true in the manifests, left alone: {kind} {listed}")
     tally = Counter(change.action for change in changes)
     lines.append(
         f"{tally['write']} files {'would change' if dry_run else 'written'}, "

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler import export
+from reconciler import export, yamlwrite
 from reconciler.client import HumeClient
 from reconciler.kinds.fields import name_problem
 from reconciler.manifest import load_manifests
@@ -235,7 +235,7 @@ def test_safe_scalars_load_back_exactly(tmp_path: Path) -> None:
      ("4-mini", False), ("hello", False), ("${X}", False)],
 )  # fmt: skip
 def test_ambiguous_scalars_are_quoted(text: str, quoted: bool) -> None:
-    assert export.ambiguous(text) is quoted
+    assert yamlwrite.ambiguous(text) is quoted
 
 
 def test_reference_comments_follow_the_reference(db: tuple[Path, dict], tmp_path: Path) -> None:
