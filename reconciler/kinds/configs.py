@@ -9,6 +9,7 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     ConfigDict,
+    Field,
     WithJsonSchema,
     model_validator,
 )
@@ -100,8 +101,12 @@ class Voice(Strict):
 
 
 class LanguageModel(Strict):
-    model_provider: ModelProvider | None = None
-    model_resource: LanguageModelType | None = None
+    model_provider: ModelProvider | None = Field(
+        default=None, description="Who serves the supplemental language model."
+    )
+    model_resource: LanguageModelType | None = Field(
+        default=None, description="The supplemental language model, one of model_provider's."
+    )
     temperature: Annotated[float | None, *config_range("language_model", "temperature")] = None
 
 
@@ -175,8 +180,16 @@ class ConfigSpec(ResourceSpec):
 
     evi_version: EviVersion | None = None
     version_description: str | None = None
-    prompt: ReferenceField | None = None
-    tools: tuple[ReferenceField, ...] | None = None
+    prompt: ReferenceField | None = Field(
+        default=None,
+        description="The prompt: its name in these manifests, or {id, version} of one managed "
+        "elsewhere.",
+    )
+    tools: tuple[ReferenceField, ...] | None = Field(
+        default=None,
+        description="The tools: each by its name in these manifests, or {id, version} of one "
+        "managed elsewhere.",
+    )
     builtin_tools: tuple[BuiltinTool, ...] | None = None
     voice: Voice | None = None
     language_model: LanguageModel | None = None
@@ -315,6 +328,7 @@ KIND = Kind(
     advice=provider_advice,
     uses_voice=lambda config: custom_voice(config) is not None,
     voice_problem=missing_voice,
+    chats=True,
     export_order=(
         "name", "evi_version", "version_description", "prompt", "tools", "builtin_tools",
         "voice", "language_model", "ellm_model", "event_messages", "interruption", "nudges",

@@ -158,9 +158,15 @@ class Reference(Strict):
     and absent means "track the latest version".
     """
 
-    name: Name | None = None
-    id: Annotated[str, AfterValidator(_uuid)] | None = None
-    version: Annotated[int | None, *in_range(VERSION_RANGE)] = None
+    name: Name | None = Field(
+        default=None, description="The name of a resource these manifests manage."
+    )
+    id: Annotated[str, AfterValidator(_uuid)] | None = Field(
+        default=None, description="The id (a UUID) of a resource managed outside these manifests."
+    )
+    version: Annotated[int | None, *in_range(VERSION_RANGE)] = Field(
+        default=None, description="The version of the resource given by id; absent: its latest."
+    )
 
     @model_validator(mode="after")
     def _one_identity(self) -> Reference:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from reconciler.kinds.base import Kind, LiveVersion
 from reconciler.kinds.fields import Resource, ResourceSpec, Strict, required_unless_absent
@@ -22,7 +22,10 @@ class PromptSpec(ResourceSpec):
     model_config = ConfigDict(json_schema_extra=required_unless_absent(*REQUIRED))
 
     text: str | None = None
-    text_file: str | None = None
+    text_file: str | None = Field(
+        default=None,
+        description="A file holding the text, relative to this manifest file; instead of text.",
+    )
     version_description: str | None = None
     prompt_expansion: PromptExpansion | None = None
 

@@ -26,6 +26,9 @@ _HEAD = re.compile(r"(?:(secret):)?(" + _NAME + r")(:-)?")
 _TOKEN = re.compile(r"\$\$\{|\$\{|[{}]")
 _LINE = re.compile(r"(?:export\s+)?(" + _NAME + r")\s*=\s*(.*)")
 _FORMS = "write ${NAME}, ${NAME:-default} or ${secret:NAME}"
+PATTERN = r"\$\{(?:secret:)?" + _NAME + r"(?::-[^{}]*)?\}"
+"""A regex (Python and ECMA-262 alike) that finds one ``${...}`` in a string: what the editor
+schema accepts in place of a number, a boolean or an enum value."""
 
 
 MIN_SECRET = 6

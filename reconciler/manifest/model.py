@@ -21,7 +21,13 @@ ManifestDocument: type[Strict] = create_model(  # type: ignore[call-overload]
     "ManifestDocument",
     __base__=Strict,
     __doc__="One YAML document of a manifest: any of the resource lists.",
-    **{kind.name: (list[kind.spec], Field(default_factory=list)) for kind in REGISTRY},
+    **{
+        kind.name: (
+            list[kind.spec],
+            Field(default_factory=list, description=f"The {kind.name} to manage, by name."),
+        )
+        for kind in REGISTRY
+    },
 )
 ManifestDocument.model_config["title"] = "evictl manifest"
 ManifestDocument.model_rebuild(force=True)
