@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.action.github import fit
-from tests.test_action_support import MANIFESTS, FakeGitHub, Runner, evictl
+from tests.test_action_support import BOT, MANIFESTS, FakeGitHub, Runner, evictl
 
 MARKER = f"<!-- evictl:plan:{MANIFESTS} -->"
 HEAD = "feedface" * 5
@@ -97,9 +97,50 @@ def test_a_long_plan_is_cut_with_a_pointer_to_the_job_summary(
     assert len(text) <= 60_000
     assert "Line 1000: be helpful" in text
     assert "Line 1999: be helpful" not in text
-    assert f"**Cut here: the report is longer than GitHub allows. {POINTER}**" in text
+    cut = "**Cut here: the report is longer than GitHub allows. Resources shown in full: 0 of 1."
+    assert f"{cut} {POINTER}**" in text
     assert text.count("```") % 2 == 0
     assert text.count("<details>") == text.count("</details>") == 1
+
+
+def test_a_plan_of_many_resources_is_cut_after_a_whole_one(
+    runner: Runner, account: str, github: FakeGitHub, tmp_path: Path
+) -> None:
+    text = "".join(f"      Line {n}: be helpful, brief and kind.\n" for n in range(40))
+    prompts = "".join(f"  - name: p{n:03}\n    text: |\n{text}" for n in range(60))
+    (tmp_path / "many").mkdir()
+    (tmp_path / "many" / "prompts.yaml").write_text(f"prompts:\n{prompts}", encoding="utf-8")
+    run = evictl(runner, account, "plan", path=str(tmp_path / "many"), **{"comment-on-pr": "true"})
+    assert run.returncode == 0, run.stderr
+    assert len(run.summary) > 65_536
+    [(_, _, body)] = github.writes()
+    comment = body["body"]
+    assert len(comment) <= 60_000
+    assert [f"p{n:03}" in comment.split("<details>")[0] for n in range(60)] == [True] * 60
+    report, note = comment.split("\n**Cut here:")
+    assert report.endswith("Line 39: be helpful, brief and kind.\n```\n</details>\n")
+    shown = report.count("</details>")
+    assert report.count("<details>") == shown and 0 < shown < 60
+    assert note.startswith(
+        f" the report is longer than GitHub allows. Resources shown in full: {shown} of 60. "
+        f"{POINTER}**"
+    )
+
+
+def test_a_comment_with_our_marker_by_someone_else_is_left_alone(
+    runner: Runner, account: str, github: FakeGitHub
+) -> None:
+    quoted = github.add_comment(7, f"{MARKER}\nquoted by a reviewer", author="octocat")
+    other_bot = github.add_comment(7, f"{MARKER}\nanother bot", author="renovate[bot]")
+    for _ in range(2):
+        assert evictl(runner, account, "plan", **{"comment-on-pr": "true"}).returncode == 0
+    [(m1, p1, _), (m2, p2, _)] = github.writes()
+    [ours] = [c for c in github.comments.values() if c["user"]["login"] == BOT]
+    assert (m1, p1) == ("POST", "/repos/acme/voice/issues/7/comments")
+    assert (m2, p2) == ("PATCH", f"/repos/acme/voice/issues/comments/{ours['id']}")
+    assert quoted["body"] == f"{MARKER}\nquoted by a reviewer"
+    assert other_bot["body"] == f"{MARKER}\nanother bot"
+    assert ("POST", "/graphql") in [(m, p) for m, p, _ in github.requests]
 
 
 @pytest.mark.parametrize(
@@ -187,6 +228,17 @@ def test_fit_keeps_short_bodies_and_closes_what_it_cuts() -> None:
     )
     cut = fit(body, 5_000, "See the summary.")
     assert len(cut) <= 5_000
-    assert cut.endswith("**Cut here: the report is longer than GitHub allows. See the summary.**")
-    assert cut.count("```") % 2 == 0
-    assert cut.count("<details>") == cut.count("</details>") > 0
+    report, note = cut.split("\n**Cut here:")
+    assert report.endswith("```\n</details>\n")
+    shown = report.count("<details>")
+    assert report.count("</details>") == shown > 0
+    assert note == (
+        f" the report is longer than GitHub allows. Resources shown in full: {shown} of 100. "
+        "See the summary.**"
+    )
+    huge = "### plan\n<details><summary>0</summary>\n\n`````diff\n" + "+ ```\n" * 2000
+    cut = fit(huge + "`````\n</details>\n", 5_000, "See the summary.")
+    assert cut.endswith(
+        "+ ```\n`````\n</details>\n\n**Cut here: the report is longer than GitHub allows. "
+        "Resources shown in full: 0 of 1. See the summary.**"
+    )

@@ -149,3 +149,27 @@ def test_the_docs_describe_every_input_and_output() -> None:
         assert f"| `{name}` |" in docs, name
     for path in WORKFLOWS:
         assert f"examples/workflows/{path.name}" in docs, path.name
+
+
+def test_plan_drift_and_apply_get_the_same_vars() -> None:
+    """Vars missing from one of them would show as changes or drift that apply never makes."""
+    seen = {}
+    for path in WORKFLOWS:
+        for name, job in workflow(path)["jobs"].items():
+            for step in job["steps"]:
+                given = step.get("with", {})
+                if step.get("uses") == "./" and given.get("command") in ("plan", "drift", "apply"):
+                    lines = given.get("vars", "").splitlines()
+                    seen[f"{path.name}:{name}:{given['command']}"] = {
+                        "${{ vars }}" if re.fullmatch(r"\$\{\{ vars\W.*\}\}", line) else line
+                        for line in (line.partition("=")[0] for line in lines)
+                    }
+    assert {"plan", "drift", "apply"} <= {key.rpartition(":")[2] for key in seen}
+    assert seen == {key: {"${{ vars }}", "SUPPORT_WEBHOOK_TOKEN"} for key in seen}
+    matrix = workflow(ROOT / "examples" / "workflows" / "drift-nightly.yml")["jobs"]["drift"]
+    for entry in matrix["strategy"]["matrix"]["include"]:
+        suffix = entry["environment"].upper()
+        assert (entry["token"], entry["vars"]) == (
+            f"SUPPORT_WEBHOOK_TOKEN_{suffix}",
+            f"EVICTL_VARS_{suffix}",
+        )

@@ -14,7 +14,15 @@ import pytest
 
 from reconciler.action.cachekey import digest
 from tests.conftest import RunningEmulator
-from tests.test_action_support import MANIFESTS, ROOT, FakeGitHub, Runner, evictl, run_action
+from tests.test_action_support import (
+    MANIFESTS,
+    ROOT,
+    TOKEN,
+    FakeGitHub,
+    Runner,
+    evictl,
+    run_action,
+)
 
 CREATE_ALL = "Plan: 9 to create, 0 new versions, 0 renames, 0 description updates, 0 to delete."
 NO_CHANGES = "No changes. The Hume account matches the manifests."
@@ -88,8 +96,8 @@ def test_drift_is_a_finding_not_a_failure(runner: Runner, account: str) -> None:
     assert run.outputs["has-changes"] == "true"
     assert run.outputs["summary"] == "Drift: 1 resource differs from the manifests."
     assert "<code>prompt 'language-tutor': differs from the manifests</code>" in run.report
-    assert "    -<role>You are Ana, a patient" in run.report
-    assert "    +<role>You are Lucía, a patient" in run.report
+    assert "\n-    <role>You are Ana, a patient" in run.report
+    assert "\n+    <role>You are Lucía, a patient" in run.report
 
 
 @pytest.mark.parametrize("command", ["validate", "plan", "apply", "drift"])
@@ -209,3 +217,19 @@ def test_install_runs_pip_only_without_a_working_cached_venv(
     assert runner.pip_installs() == ([pip] if installed else [])
     assert run.exported == {"EVICTL_PYTHON": str(runner.venv / "bin" / "python")}
     assert run.outputs["summary"].endswith(": valid")
+
+
+def test_only_secret_variables_are_masked_and_never_short_ones(
+    runner: Runner, account: str
+) -> None:
+    token = "webhook-token-5b1e-do-not-print"
+    vars_ = f"MAX_TOKENS=9\nAPI_TOKEN=not-a-secret-here\nSUPPORT_WEBHOOK_TOKEN={token}\n"
+    run = evictl(runner, account, "plan", vars=vars_)
+    assert run.returncode == 0, run.stderr
+    masks = [line for line in run.stdout.splitlines() if line.startswith("::add-mask::")]
+    assert masks == [f"::add-mask::{token}", f"::add-mask::{TOKEN}"]
+
+    short = evictl(runner, account, "plan", vars="SUPPORT_WEBHOOK_TOKEN=abc12\n")
+    assert short.returncode == 1
+    assert "::add-mask::abc12" not in short.stdout
+    assert "secret 'SUPPORT_WEBHOOK_TOKEN' is 5 character(s) long" in short.outputs["summary"]

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 TOKEN = "ghs_fake_github_token_123"
+BOT = "github-actions[bot]"
+"""The token's user as REST names it; GraphQL's ``viewer`` names it ``github-actions``."""
 REPOSITORY = "acme/voice"
 PYTHON_VERSION = "3.11.9"
 
@@ -220,7 +222,8 @@ def run_action(
 
 
 class FakeGitHub:
-    """Issues, labels and issue comments of one repository, on a loopback port.
+    """Issues, labels and issue comments of one repository, on a loopback port, and GraphQL's
+    ``viewer`` (the token's user, the author of what the action writes).
 
     Records every request; ``refuse`` makes the next matching requests answer a status instead.
     """
@@ -244,6 +247,9 @@ class FakeGitHub:
                 fake.requests.append((method, url.path, body))
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     status, answer = 401, {"message": "Bad credentials"}
+                elif (method, url.path) == ("POST", "/graphql"):
+                    assert body == {"query": "query { viewer { login } }"}, body
+                    status, answer = 200, {"data": {"viewer": {"login": "github-actions"}}}
                 else:
                     status, answer = fake.handle(method, url.path, parse_qs(url.query), body)
                 data = json.dumps(answer).encode()
@@ -281,13 +287,14 @@ class FakeGitHub:
         return self._next
 
     def add_issue(
-        self, body: str, labels: list[str], *, pull_request: bool = False
+        self, body: str, labels: list[str], *, pull_request: bool = False, author: str = BOT
     ) -> dict[str, Any]:
         number = self._id()
         issue = {
             "number": number,
             "title": "seeded",
             "body": body,
+            "user": {"login": author},
             "state": "open",
             "labels": [{"name": name} for name in labels],
             "html_url": f"https://github.example/{REPOSITORY}/issues/{number}",
@@ -298,19 +305,21 @@ class FakeGitHub:
         self.issues[number] = issue
         return issue
 
-    def add_comment(self, number: int, body: str) -> dict[str, Any]:
+    def add_comment(self, number: int, body: str, author: str = "octocat") -> dict[str, Any]:
         ident = self._id()
         comment = {
             "id": ident,
             "issue": number,
             "body": body,
+            "user": {"login": author},
             "html_url": f"https://github.example/{REPOSITORY}/pull/{number}#issuecomment-{ident}",
         }
         self.comments[ident] = comment
         return comment
 
     def writes(self) -> list[tuple[str, str, Any]]:
-        return [request for request in self.requests if request[0] != "GET"]
+        """The requests that change something (GraphQL's ``viewer`` query only reads)."""
+        return [r for r in self.requests if r[0] != "GET" and r[1] != "/graphql"]
 
     def handle(
         self, method: str, path: str, query: dict[str, list[str]], body: Any
@@ -349,7 +358,7 @@ class FakeGitHub:
             number = int(rest[0])
             if method == "GET":
                 return paged([c for c in self.comments.values() if c["issue"] == number])
-            return 201, self.add_comment(number, body["body"])
+            return 201, self.add_comment(number, body["body"], BOT)
         if rest[0] == "comments" and method == "PATCH":
             comment = self.comments[int(rest[1])]
             comment["body"] = body["body"]

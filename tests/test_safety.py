@@ -163,7 +163,8 @@ def test_a_create_equal_to_an_unmanaged_resource_hints_at_a_rename(root: Path, d
         "add `previous_names: [greeter-old]`"
     )
     assert hint in run("plan", root, "--emulator", db).output
-    assert hint in run("plan", root, "--emulator", db, "--format", "markdown").output
+    markdown = run("plan", root, "--emulator", db, "--format", "markdown").output
+    assert f"\n # {hint.removeprefix('! ')}\n" in markdown
     document = json.loads(run("plan", root, "--emulator", db, "--format", "json").output)
     (created,) = [c for c in document["changes"] if c["actions"] == ["create"]]
     assert created["notes"] == [

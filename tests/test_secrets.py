@@ -197,4 +197,4 @@ def test_keys_with_dots_or_digits_do_not_let_an_old_secret_through(tmp_path: Pat
             for value in (*old.values(), *new.values()):
                 assert value not in output, (command, fmt)
     text = run("plan", root, "--emulator", db, env=new).output
-    assert '-      "default": "(secret; differs)",' in text
+    assert '-  "123": {type: string, default: (secret; differs)}' in text

@@ -1,13 +1,17 @@
 """What the action knows of GitHub: the run's context, sticky PR comments and drift issues.
 
-Comments and issues are found again by a hidden marker on their first line, so each PR keeps one
-comment per command, path and environment (edited on every push) and each environment one open
-drift issue (created when drift appears, edited while it lasts, closed when it is gone).
+Comments and issues are found again by a hidden marker on their first line, among those the
+token's own user wrote (``github-actions[bot]`` for GITHUB_TOKEN: a reviewer quoting the marker
+is never edited), so each PR keeps one comment per command, path and environment (edited on
+every push) and each environment one open drift issue (created when drift appears, edited while
+it lasts, closed when it is gone).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +32,7 @@ class Context:
     event_name: str = ""
     event: dict[str, Any] = field(default_factory=dict)
     api_url: str = "https://api.github.com"
+    graphql_url: str = "https://api.github.com/graphql"
     server_url: str = "https://github.com"
     run_id: str = ""
     sha: str = ""
@@ -41,6 +46,8 @@ class Context:
             event_name=env.get("GITHUB_EVENT_NAME", ""),
             event=event,
             api_url=env.get("GITHUB_API_URL") or cls.api_url,
+            graphql_url=env.get("GITHUB_GRAPHQL_URL")
+            or f"{env.get('GITHUB_API_URL') or cls.api_url}/graphql",
             server_url=env.get("GITHUB_SERVER_URL") or cls.server_url,
             run_id=env.get("GITHUB_RUN_ID", ""),
             sha=env.get("GITHUB_SHA", ""),
@@ -74,20 +81,51 @@ class Context:
         return f"\n\n---\n<sub>{what} at {self.head_sha[:7]} · [workflow run]({self.run_url})</sub>"
 
 
-def fit(body: str, limit: int, pointer: str) -> str:
-    """``body`` cut to ``limit`` characters at a line end, open blocks closed, ``pointer`` after.
+RESOURCE_END = "</details>\n"
+"""A report's resources are collapsible blocks: a cut right after one leaves whole resources."""
+_FENCE = re.compile(r"(`{3,})[\w-]*")
+_BOT = re.compile(r"\[bot\]$", re.IGNORECASE)
 
-    A plan is fenced diffs inside ``<details>``: both are closed so the cut text still renders.
+
+def _login(name: str) -> str:
+    """A login as compared: GraphQL names a bot without REST's ``[bot]`` suffix, and GitHub
+    logins ignore case."""
+    return _BOT.sub("", name).strip().lower()
+
+
+def fit(body: str, limit: int, pointer: str) -> str:
+    """``body`` cut to ``limit`` characters after its last whole resource, then a summary of what
+    is left out and ``pointer`` (where the whole report is).
+
+    When not even one resource fits (one huge diff, a long table or error output), the cut is at
+    a line end instead, and the fenced block and ``<details>`` it leaves open are closed, so the
+    cut text still renders.
     """
     if len(body) <= limit:
         return body
-    note = f"\n\n**Cut here: the report is longer than GitHub allows. {pointer}**"
-    cut = body[: limit - len(note) - 200]
-    cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else cut
-    if cut.count("```") % 2:
-        cut += "```\n"
-    cut += "</details>\n" * (cut.count("<details>") - cut.count("</details>"))
-    return cut + note
+    total = body.count("<details>")
+    note = "\n**Cut here: the report is longer than GitHub allows.{shown} {pointer}**"
+    cut = body[: limit - len(note) - len(pointer) - 200]
+    end = cut.rfind(RESOURCE_END)
+    if end != -1:
+        cut = cut[: end + len(RESOURCE_END)]
+    else:
+        cut = cut[: cut.rfind("\n") + 1] if "\n" in cut else cut
+    shown = f" Resources shown in full: {cut.count(RESOURCE_END)} of {total}." if total else ""
+    return cut + _close(cut) + note.format(shown=shown, pointer=pointer)
+
+
+def _close(text: str) -> str:
+    """What closes the code block and the ``<details>`` that ``text`` leaves open."""
+    fence = ""
+    for line in text.splitlines():
+        match = _FENCE.fullmatch(line)
+        if not fence and match:
+            fence = match.group(1)
+        elif fence and line.startswith(fence) and not line.strip("`"):
+            fence = ""
+    closing = f"{fence}\n" if fence else ""
+    return closing + "</details>\n" * (text.count("<details>") - text.count("</details>"))
 
 
 class GitHubError(Exception):
@@ -153,11 +191,35 @@ class GitHub:
                 return items
             page += 1
 
+    @functools.cached_property
+    def login(self) -> str:
+        """Who the token acts as, compared with ``_login``. Asked of GraphQL's ``viewer``: REST's
+        ``/user`` refuses an installation token such as GITHUB_TOKEN."""
+        url = self.context.graphql_url
+        answer = self.call("POST", url, json={"query": "query { viewer { login } }"}) or {}
+        login = ((answer.get("data") or {}).get("viewer") or {}).get("login")
+        if not login:
+            raise GitHubError(0, f"GitHub API POST {url}: no viewer login in the answer")
+        return _login(login)
+
+    def own(self, items: list[dict[str, Any]], marker: str) -> dict[str, Any] | None:
+        """The first of ``items`` (comments, issues) that the token's user wrote starting with
+        ``marker``."""
+        return next(
+            (
+                item
+                for item in items
+                if (item.get("body") or "").startswith(marker)
+                and _login((item.get("user") or {}).get("login") or "") == self.login
+            ),
+            None,
+        )
+
     def upsert_comment(self, number: int, marker: str, body: str) -> str:
-        """Edit this PR's comment that starts with ``marker``, or post it; returns its URL."""
+        """Edit this PR's comment of ours that starts with ``marker``, or post it; returns its
+        URL."""
         text = f"{marker}\n{body}"
-        comments = self.every(f"{self.repo}/issues/{number}/comments")
-        mine = next((c for c in comments if (c.get("body") or "").startswith(marker)), None)
+        mine = self.own(self.every(f"{self.repo}/issues/{number}/comments"), marker)
         if mine is None:
             made = self.call("POST", f"{self.repo}/issues/{number}/comments", json={"body": text})
         else:
@@ -174,14 +236,7 @@ class GitHub:
         Returns what was done, for the log, or None when there was nothing to do.
         """
         issues = self.every(f"{self.repo}/issues", state="open", labels=label)
-        found = next(
-            (
-                issue
-                for issue in issues
-                if "pull_request" not in issue and (issue.get("body") or "").startswith(marker)
-            ),
-            None,
-        )
+        found = self.own([issue for issue in issues if "pull_request" not in issue], marker)
         if body is not None:
             text = f"{marker}\n{body}"
             if found is None:

@@ -18,17 +18,19 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.action.github import COMMENT_LIMIT, Context, GitHub, GitHubError, fit
 from reconciler.errors import UserError
 
+if TYPE_CHECKING:
+    from reconciler.project import Environment
+
 # evictl's own modules (models, renderers) are imported where one command needs them: every run
 # of the step is a fresh interpreter, and their import costs more than most commands' work here.
 
-SUCCESS = {"validate": {0}, "plan": {0, 2}, "apply": {0}, "drift": {0, 2}}
+SUCCESS = {"validate": {0}, "plan": {0, 2}, "apply": {0}, "drift": {0, 2}, "promote": {0}}
 """The exit codes after which the step succeeds."""
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|PRIVATE", re.IGNORECASE)
 SECRET_REF = re.compile(r"\$\{secret:([A-Za-z_][A-Za-z0-9_]*)")
 SUMMARY_LIMIT = 250_000
 """Characters of report in the job summary (GitHub takes 1 MiB per step, 4 bytes a character)."""
@@ -62,13 +64,15 @@ class Inputs:
     environment: str = ""
     issue_label: str = "evictl-drift"
     github_token: str = ""
+    from_: str = ""
+    to: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Inputs:
         """Read and check the inputs; an empty ``api-key`` falls back to ``HUME_API_KEY``."""
         values: dict[str, Any] = {}
         for item in dataclasses.fields(cls):
-            raw = env.get(f"INPUT_{item.name.upper()}", "")
+            raw = env.get(f"INPUT_{item.name.rstrip('_').upper()}", "")
             text = raw if item.name == "vars" else raw.strip()
             if text:
                 values[item.name] = (
@@ -81,6 +85,8 @@ class Inputs:
             )
         if inputs.drift_issue and inputs.command != "drift":
             raise InputError("input drift-issue works only with command: drift")
+        if (inputs.command == "promote") != bool(inputs.from_ and inputs.to):
+            raise InputError("inputs from and to go together with command: promote, and only there")
         if not inputs.api_key and env.get("HUME_API_KEY"):
             inputs = dataclasses.replace(inputs, api_key=env["HUME_API_KEY"])
         return inputs
@@ -89,6 +95,8 @@ class Inputs:
     def title(self) -> str:
         """``evictl plan: `manifests` (production)``, the report's heading."""
         where = f" ({self.environment})" if self.environment else ""
+        if self.command == "promote":
+            where = f" ({self.from_} → {self.to})"
         return f"evictl {self.command}: `{self.path}`{where}"
 
     @property
@@ -106,6 +114,8 @@ class Report:
     markdown: str
     has_changes: bool = False
     plan_json: str = ""
+    resources: str = ""
+    """After an apply, ``evictl output --format json``: the ids and versions apps connect with."""
 
     @property
     def ok(self) -> bool:
@@ -170,21 +180,25 @@ def secret_refs(path: Path) -> set[str]:
 
 
 def secret_values(inputs: Inputs, var_file: Path | None) -> list[str]:
-    """The key, the token, and each var value that is secret by name or by ``${secret:...}``.
+    """The key, the token, and the value of each var the manifests use as ``${secret:NAME}``.
 
-    A var file evictl will reject (and say where) is masked whole, value by value.
+    Only those: a name says nothing (``MAX_TOKENS=9`` is configuration, and masking it would turn
+    every ``9`` in the log into ``***``). Nor is a value shorter than evictl's ``MIN_SECRET``
+    masked: evictl refuses such a secret, naming it, before it prints anything. A var file evictl
+    will reject (and say where) is masked value by value, by the same length rule.
     """
     values = [inputs.api_key, inputs.github_token]
     if var_file is not None:
-        from reconciler.manifest.interpolate import read_var_file
+        from reconciler.manifest.interpolate import MIN_SECRET, read_var_file
 
         try:
             variables = read_var_file(var_file)
         except UserError:
-            values += [line.partition("=")[2].strip() for line in inputs.vars.splitlines()]
+            found = [line.partition("=")[2].strip() for line in inputs.vars.splitlines()]
         else:
             secret = secret_refs(Path(inputs.path))
-            values += [v for k, v in variables.items() if k in secret or SECRET_NAME.search(k)]
+            found = [value for name, value in variables.items() if name in secret]
+        values += [value for value in found if len(value) >= MIN_SECRET]
     return sorted({value for value in values if value}, key=len, reverse=True)
 
 
@@ -202,8 +216,10 @@ class Action:
         self.stderr: list[str] = []
         self.child_env = {k: v for k, v in env.items() if not k.startswith("INPUT_")}
         self.child_env["PYTHONIOENCODING"] = "utf-8"
-        if inputs.api_key:
-            self.child_env["HUME_API_KEY"] = inputs.api_key
+        self.environment = _environment(Path(inputs.path), inputs.to or inputs.environment)
+        key_env = (self.environment and self.environment.api_key_env) or "HUME_API_KEY"
+        if inputs.api_key and (key_env == "HUME_API_KEY" or env.get("INPUT_API_KEY", "").strip()):
+            self.child_env[key_env] = inputs.api_key  # not HUME_API_KEY's value over the env's key
 
     def mask(self) -> None:
         """Ask the runner to hide every secret value from the log, before anything else prints."""
@@ -221,6 +237,8 @@ class Action:
         argv = [*args]
         if self.var_file is not None:
             argv += ["--var-file", str(self.var_file)]
+        if connect and self.environment is not None:
+            argv += ["--env", self.environment.name]
         if connect and self.inputs.emulator:
             argv += ["--emulator", self.inputs.emulator]
         if connect and self.inputs.base_url:
@@ -280,6 +298,10 @@ class Action:
             "--format",
             "json",
         )
+        return self.applied(result, saved)
+
+    def applied(self, result: Result, saved: Path | None = None) -> Report:
+        """The report of an apply, or a promotion's, from its JSON outcomes."""
         try:
             document = json.loads(result.stdout)
         except ValueError:
@@ -294,7 +316,11 @@ class Action:
             return dataclasses.replace(
                 self.failed(result, markdown), summary=summary, has_changes=done
             )
-        return Report(0, summary, markdown, done, str(saved or ""))
+        manifests = json.loads(saved.read_text(encoding="utf-8"))["path"] if saved else None
+        output = self.evictl("output", manifests or self.inputs.path, "--format", "json")
+        if output.exitcode != 0:
+            return dataclasses.replace(self.failed(output, markdown), has_changes=done)
+        return Report(0, summary, markdown, done, str(saved or ""), resources=output.stdout.strip())
 
     def drift(self) -> Report:
         from reconciler.drift import DriftReport
@@ -307,6 +333,23 @@ class Action:
         markdown = _retitle(drift_markdown(report, _already_redacted), self.inputs.title)
         return Report(result.exitcode, report.summary(), markdown, report.has_drift)
 
+    def promote(self) -> Report:
+        """Apply to ``to`` what ``from`` runs; when ``from`` drifted, its drift is the report."""
+        from reconciler.drift import DriftReport
+        from reconciler.render.drift import as_markdown as drift_markdown
+
+        result = self.evictl(
+            "promote", self.inputs.path, "--from", self.inputs.from_, "--to", self.inputs.to,
+            "--auto-approve", "--parallelism", self.inputs.parallelism, "--format", "json",
+            connect=False,
+        )  # fmt: skip
+        try:
+            drift = DriftReport.model_validate_json(result.stdout)
+        except ValueError:
+            return self.applied(result)
+        markdown = _retitle(drift_markdown(drift, _already_redacted), self.inputs.title)
+        return dataclasses.replace(self.failed(result, markdown), has_changes=False)
+
     def run(self) -> Report:
         """The command, with everything it produced scrubbed of secrets."""
         commands: dict[str, Callable[[], Report]] = {
@@ -314,6 +357,7 @@ class Action:
             "plan": self.plan,
             "apply": self.apply,
             "drift": self.drift,
+            "promote": self.promote,
         }
         try:
             report = commands[self.inputs.command]()
@@ -324,7 +368,22 @@ class Action:
             report,
             summary=_one_line(self.scrub(report.summary)),
             markdown=self.scrub(report.markdown),
+            resources=self.scrub(report.resources),
         )
+
+
+def _environment(path: Path, name: str) -> Environment | None:
+    """The evictl.toml environment ``name`` when the project defines environments (else the
+    ``environment`` input is only a label); a broken file is left for evictl to report."""
+    from reconciler.project import Environment, load_project
+
+    try:
+        project = load_project(path)
+    except UserError:
+        return None
+    if not name or not project.environments:
+        return None
+    return project.environments.get(name) or Environment(name, None, None, (), {})
 
 
 def _cell(value: Any) -> str:
@@ -440,6 +499,7 @@ def main(env: Mapping[str, str] = os.environ) -> int:
             "summary": report.summary,
             "plan-json": report.plan_json,
             "report-markdown": str(report_file),
+            "resources": report.resources,
         },
     )
     succeeded = report.exitcode in SUCCESS[inputs.command]

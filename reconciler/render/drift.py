@@ -10,16 +10,27 @@ import click
 from reconciler.drift import TITLES, DriftItem, DriftReport, when
 from reconciler.kinds import referencing
 from reconciler.planner.plan import redact_tree
-from reconciler.render import Redact, change_lines, details, redacted
+from reconciler.render import (
+    Line,
+    Redact,
+    change_lines,
+    details,
+    heading,
+    redacted,
+    report_title,
+)
 
 
-def _item_lines(item: DriftItem) -> list[str]:
+def _item_lines(item: DriftItem) -> list[Line]:
     change = item.change
     lines = []
     if item.category == "ahead" and item.introduced_by is not None:
         lines.append(
-            f"{item.introduced_by.describe()}, is not what the manifests describe "
-            f"(version {item.matched_version} was)"
+            Line(
+                "",
+                f"{item.introduced_by.describe()}, is not what the manifests describe "
+                f"(version {item.matched_version} was)",
+            )
         )
     elif change.live_version is not None and item.category not in (
         "renamed",
@@ -27,37 +38,47 @@ def _item_lines(item: DriftItem) -> list[str]:
         "unmanaged",
     ):
         lines.append(
-            f"live version {change.live_version}, {when(change.live_modified_on)}, "
-            "is not what the manifests describe"
+            Line(
+                "",
+                f"live version {change.live_version}, {when(change.live_modified_on)}, "
+                "is not what the manifests describe",
+            )
         )
     if item.category == "renamed":
-        lines.append(f"still named {change.live_name!r} in Hume")
+        lines.append(Line("", f"still named {change.live_name!r} in Hume"))
     if item.category == "should_be_absent":
         lines.append(
-            f"- live version {change.live_version}, {when(change.live_modified_on)}, still "
-            "exists: the manifests mark it absent"
+            Line(
+                "-",
+                f"live version {change.live_version}, {when(change.live_modified_on)}, still "
+                "exists: the manifests mark it absent",
+            )
         )
     if item.category == "unmanaged":
         lines.append(
-            f"- live version {change.live_version}, {when(change.live_modified_on)}: "
-            "no manifest describes it; apply deletes it (or describe it, or narrow [ownership])"
+            Line(
+                "-",
+                f"live version {change.live_version}, {when(change.live_modified_on)}: "
+                "no manifest describes it; apply deletes it "
+                "(or describe it, or narrow [ownership])",
+            )
         )
-    lines += list(item.notes)
+    lines += [Line("", text) for text in item.notes]
     if item.used_by:
         users = "/".join(kind.name for kind in referencing(change.kind))
-        lines.append(f"used by {users}: {', '.join(item.used_by)}")
-    lines += [line for line in change_lines(change) if not line.startswith("because ")]
+        lines.append(Line("", f"used by {users}: {', '.join(item.used_by)}"))
+    lines += change_lines(change, reasons=False)
     return lines
 
 
-def as_text(report: DriftReport, redact: Redact) -> str:
+def as_text(report: DriftReport, redact: Redact, *, environment: str | None = None) -> str:
     """For a terminal or a job log."""
     report = redacted(report, redact)
-    out = []
+    out = heading("drift", environment)
     for item in report.items:
         title = f"  ! {item.headline()}  [{item.change.source}]"
         out.append(click.style(title, fg="yellow", bold=True))
-        out += [f"      {line}" for line in _item_lines(item)]
+        out += [f"      {line.terminal()}" for line in _item_lines(item)]
         out.append("")
     if report.ignored:
         out.append(f"Ignored: {', '.join(report.ignored)}")
@@ -67,10 +88,10 @@ def as_text(report: DriftReport, redact: Redact) -> str:
     return redact("\n".join(out))
 
 
-def as_markdown(report: DriftReport, redact: Redact) -> str:
+def as_markdown(report: DriftReport, redact: Redact, *, environment: str | None = None) -> str:
     """An issue body: a summary, then one collapsible block per drifted resource."""
     report = redacted(report, redact)
-    out = ["### evictl drift", "", f"**{report.summary()}**", ""]
+    out = [f"### {report_title('drift', environment)}", "", f"**{report.summary()}**", ""]
     for item in report.items:
         summary = f"<code>{html.escape(item.headline(), quote=False)}</code> ({item.change.source})"
         out += details(summary, _item_lines(item))
