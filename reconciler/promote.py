@@ -15,7 +15,7 @@ from reconciler.applier import Outcome
 from reconciler.drift import DriftReport
 from reconciler.manifest import Manifests
 from reconciler.planner.plan import Plan
-from reconciler.workflow import Connection, apply_plan, drift_report
+from reconciler.workflow import Connection, Traffic, apply_plan, drift_report
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ async def promote(
     parallelism: int = 8,
     approve: Callable[[Manifests, Plan], bool],
     report: Callable[[Outcome], None],
+    traffic: Traffic,
 ) -> Promotion:
     """Check that ``source`` runs the manifests under ``path``, then apply them to ``target``.
 
@@ -63,5 +64,6 @@ async def promote(
         parallelism=parallelism,
         approve=approve,
         report=report,
+        traffic=traffic,
     )
     return Promotion(manifests, drift, plan, outcomes)

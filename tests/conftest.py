@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -14,6 +15,9 @@ import uvicorn
 
 from reconciler.emulator import EmulatorSettings, create_app
 from tests.contract import check_response
+
+if TYPE_CHECKING:
+    from tests.project_support import Project
 
 KEY = "test-key"
 
@@ -81,3 +85,22 @@ def account(tmp_path: Path) -> str:
     """An empty emulated Hume account (embedded emulator state), in a folder of its own."""
     (tmp_path / "hume").mkdir()
     return str(tmp_path / "hume" / "account.sqlite")
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[dict[str, RunningEmulator]]:
+    """Two emulated accounts, staging and production, each accepting only its own key."""
+    from tests.project_support import two_accounts
+
+    with two_accounts() as pair:
+        yield pair
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, servers: dict[str, RunningEmulator], monkeypatch: pytest.MonkeyPatch
+) -> Project:
+    """Manifests with an evictl.toml naming the two accounts as environments."""
+    from tests.project_support import make_project
+
+    return make_project(tmp_path, servers, monkeypatch)

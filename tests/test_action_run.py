@@ -15,6 +15,7 @@ import pytest
 from reconciler.action.cachekey import digest
 from tests.conftest import RunningEmulator
 from tests.test_action_support import (
+    CREATED,
     MANIFESTS,
     ROOT,
     TOKEN,
@@ -26,17 +27,6 @@ from tests.test_action_support import (
 
 CREATE_ALL = "Plan: 9 to create, 0 new versions, 0 renames, 0 description updates, 0 to delete."
 NO_CHANGES = "No changes. The Hume account matches the manifests."
-CREATED = [
-    ("prompts", "weather-assistant"),
-    ("prompts", "support-agent"),
-    ("prompts", "language-tutor"),
-    ("tools", "get_current_weather"),
-    ("tools", "lookup_account"),
-    ("tools", "book_technician_visit"),
-    ("configs", "weather-config"),
-    ("configs", "support-line"),
-    ("configs", "language-tutor"),
-]
 BAD_MANIFEST = "prompts:\n  - name: greeter\n    txt: hello\n"
 
 

@@ -374,3 +374,17 @@ def evictl(runner: Runner, account: str, command: str, **inputs: str) -> Any:
     return run_action(
         runner, {"command": command, "path": MANIFESTS, "emulator": account, **inputs}
     )
+
+
+CREATED = [
+    ("prompts", "weather-assistant"),
+    ("prompts", "support-agent"),
+    ("prompts", "language-tutor"),
+    ("tools", "get_current_weather"),
+    ("tools", "lookup_account"),
+    ("tools", "book_technician_visit"),
+    ("configs", "weather-config"),
+    ("configs", "support-line"),
+    ("configs", "language-tutor"),
+]
+"""The example manifests' resources, in the order a plan lists them."""

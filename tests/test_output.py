@@ -22,22 +22,12 @@ from reconciler.workflow import Connection
 from tests.apply_support import evictl, live, with_client
 from tests.conftest import KEY, RunningEmulator
 from tests.plan_support import write
+from tests.test_action_support import CREATED as MANAGED
 from tests.test_action_support import Runner
 from tests.test_action_support import evictl as action
 from tests.test_architecture import IO_LIBRARIES, imported_after
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "manifests"
-MANAGED = [
-    ("prompts", "weather-assistant"),
-    ("prompts", "support-agent"),
-    ("prompts", "language-tutor"),
-    ("tools", "get_current_weather"),
-    ("tools", "lookup_account"),
-    ("tools", "book_technician_visit"),
-    ("configs", "weather-config"),
-    ("configs", "support-line"),
-    ("configs", "language-tutor"),
-]
 TOKEN = "hook-token-7c1d"
 
 

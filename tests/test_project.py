@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,24 +14,10 @@ import pytest
 from reconciler.errors import UserError
 from reconciler.project import PROJECT_FILE, load_project
 from tests.apply_support import evictl
-from tests.conftest import RunningEmulator
 from tests.plan_support import write
-from tests.project_support import KEYS, Project, make_project, two_accounts
+from tests.project_support import KEYS, Project
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[dict[str, RunningEmulator]]:
-    with two_accounts() as pair:
-        yield pair
-
-
-@pytest.fixture
-def project(
-    tmp_path: Path, servers: dict[str, RunningEmulator], monkeypatch: pytest.MonkeyPatch
-) -> Project:
-    return make_project(tmp_path, servers, monkeypatch)
 
 
 def cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

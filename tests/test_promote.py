@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,9 @@ import pytest
 from reconciler.action import runner
 from reconciler.errors import UserError
 from tests.apply_support import evictl
-from tests.conftest import RunningEmulator
-from tests.project_support import KEYS, Project, make_project, two_accounts
+from tests.project_support import KEYS, Project
 
 CHANGED = "Hello", "Hi there"
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[dict[str, RunningEmulator]]:
-    with two_accounts() as pair:
-        yield pair
-
-
-@pytest.fixture
-def project(
-    tmp_path: Path, servers: dict[str, RunningEmulator], monkeypatch: pytest.MonkeyPatch
-) -> Project:
-    return make_project(tmp_path, servers, monkeypatch)
 
 
 def apply_to_staging(project: Project) -> None:

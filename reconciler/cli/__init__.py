@@ -18,10 +18,13 @@ from reconciler.cli.console import ApplyConsole, finish_apply
 from reconciler.cli.console import incomplete as _incomplete
 from reconciler.cli.history import history
 from reconciler.cli.options import (
+    AUTO_APPROVE,
     NO_COLOR,
+    PARALLELISM,
     TARGET,
     account_command,
     connection_options,
+    format_option,
     manifest_options,
     traffic_options,
 )
@@ -215,14 +218,9 @@ def plan(
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @manifest_options
 @connection_options
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
-@click.option(
-    "--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
-    help="Writes in flight at once.",
-)  # fmt: skip
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
-)
+@AUTO_APPROVE
+@PARALLELISM
+@format_option(["text", "json"])
 @TARGET
 @traffic_options
 def apply_command(

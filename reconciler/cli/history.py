@@ -15,7 +15,7 @@ import click
 
 from reconciler import addresses
 from reconciler import history as histories
-from reconciler.cli.options import NO_COLOR, connection_options
+from reconciler.cli.options import NO_COLOR, connection_options, format_option
 from reconciler.client import HumeClient
 from reconciler.drift import read_only
 from reconciler.errors import UserError
@@ -32,14 +32,7 @@ RENDERERS = {"text": render.as_text, "json": render.as_json}
 @click.argument("target", metavar="KIND/NAME")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @connection_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(list(RENDERERS)),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@format_option(list(RENDERERS))
 @click.option("--limit", type=click.IntRange(min=1), help="Show only the newest N versions.")
 @click.option(
     "--diff", nargs=2, type=int, metavar="A B", help="Compare version B with version A instead."

@@ -195,19 +195,36 @@ def connection_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def format_option(formats: list[str]) -> Callable[[F], F]:
+    """``--format`` as ``fmt``: one of ``formats``, the first by default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(formats),
+        default=formats[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+AUTO_APPROVE = click.option(
+    "--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY)."
+)
+PARALLELISM = click.option(
+    "--parallelism",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Writes in flight at once.",
+)
+
+
 def account_command(formats: list[str]) -> Callable[[F], F]:
     """What plan and drift take, in this order: PATH, variables, the connection, ``--format``
     (one of ``formats``), and ``--no-color``."""
 
     def decorate(command: F) -> F:
-        command = click.option(
-            "--format",
-            "fmt",
-            type=click.Choice(formats),
-            default="text",
-            show_default=True,
-            help="Output format.",
-        )(command)
+        command = format_option(formats)(command)
         command = connection_options(command)
         command = manifest_options(command)
         command = click.argument("path", type=click.Path(path_type=Path))(command)

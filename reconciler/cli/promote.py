@@ -8,11 +8,21 @@ from pathlib import Path
 import click
 
 from reconciler.cli.console import ApplyConsole, finish_apply, incomplete
-from reconciler.cli.options import NO_COLOR, Overrides, environment_connection, override_options
+from reconciler.cli.options import (
+    AUTO_APPROVE,
+    NO_COLOR,
+    PARALLELISM,
+    Overrides,
+    environment_connection,
+    format_option,
+    override_options,
+    traffic_options,
+)
 from reconciler.errors import UserError
 from reconciler.project import Environment, load_project
 from reconciler.promote import Account, promote
 from reconciler.render import drift as drift_reports
+from reconciler.workflow import Traffic
 
 
 @click.command(name="promote")
@@ -21,17 +31,13 @@ from reconciler.render import drift as drift_reports
 @click.option("--from", "source", required=True, metavar="ENV", help="The environment to copy.")
 @click.option("--to", "target", required=True, metavar="ENV", help="The environment to change.")
 @override_options
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
-@click.option(
-    "--parallelism", default=8, show_default=True, type=click.IntRange(1, 64),
-    help="Writes in flight at once.",
-)  # fmt: skip
+@AUTO_APPROVE
+@PARALLELISM
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON)."
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
-)
+@format_option(["text", "json"])
+@traffic_options
 def promote_command(
     path: Path,
     source: str,
@@ -41,6 +47,7 @@ def promote_command(
     parallelism: int,
     out: Path | None,
     fmt: str,
+    traffic: Traffic,
 ) -> None:
     """Apply the manifests under PATH to --to, once --from runs exactly them (no drift).
 
@@ -58,7 +65,7 @@ def promote_command(
     done = asyncio.run(
         promote(
             path, *accounts, parallelism=parallelism,
-            approve=console.approve, report=console.report,
+            approve=console.approve, report=console.report, traffic=traffic,
         )
     )  # fmt: skip
     if done.plan is None:

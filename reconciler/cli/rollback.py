@@ -10,7 +10,13 @@ import click
 
 from reconciler.applier import STATUSES, summary
 from reconciler.cli.console import ApplyConsole
-from reconciler.cli.options import NO_COLOR, connection_options, manifest_options
+from reconciler.cli.options import (
+    AUTO_APPROVE,
+    NO_COLOR,
+    connection_options,
+    format_option,
+    manifest_options,
+)
 from reconciler.errors import UserError
 from reconciler.manifest import Manifests
 from reconciler.planner.plan import Plan
@@ -28,10 +34,8 @@ from reconciler.workflow import Connection
 )
 @manifest_options
 @connection_options
-@click.option("--auto-approve", is_flag=True, help="Apply without asking (needed without a TTY).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Output format."
-)
+@AUTO_APPROVE
+@format_option(["text", "json"])
 def rollback(
     target: str,
     path: Path | None,
