@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.cli import options
+from reconciler import workflow
 from reconciler.emulator import EmulatorSettings
 from reconciler.workflow import Connection
 from tests.apply_support import SMALL_RETRY
@@ -91,7 +91,7 @@ def make_project(
     monkeypatch.delenv("HUME_API_KEY", raising=False)
     monkeypatch.delenv("HUME_BASE_URL", raising=False)
     monkeypatch.delenv("EVICTL_ENV", raising=False)
-    monkeypatch.setattr(options, "Connection", functools.partial(Connection, retry=SMALL_RETRY))
+    monkeypatch.setattr(workflow, "Connection", functools.partial(Connection, retry=SMALL_RETRY))
     root = write(tmp_path / "m", MANIFESTS)
     write(root / "env", "GREETING=Hello\n", "staging.env")
     write(root / "env", "GREETING=Hello\nTIER=production\n", "production.env")

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.cli import options
+from reconciler import workflow
 from reconciler.workflow import Connection
 from tests.apply_support import (
     BASE,
@@ -49,7 +49,7 @@ def account(
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[RunningEmulator, Connection]:
     monkeypatch.setenv("HUME_API_KEY", API_KEY)
-    monkeypatch.setattr(options, "Connection", functools.partial(Connection, retry=SMALL_RETRY))
+    monkeypatch.setattr(workflow, "Connection", functools.partial(Connection, retry=SMALL_RETRY))
     return emulator, Connection(base_url=emulator.url)
 
 

@@ -17,10 +17,14 @@ EVICTL = Path(sys.executable).parent / "evictl"
 
 
 def commands(command: click.Command, path: str = "evictl") -> Iterator[tuple[str, click.Command]]:
-    """Every command of the tree under ``command``, with the words that invoke it."""
+    """Every command of the tree under ``command``, with the words that invoke it (the lazily
+    loaded ones loaded)."""
     yield path, command
     if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, name
             yield from commands(sub, f"{path} {name}")
 
 

@@ -12,7 +12,8 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
-from reconciler.cli import cli, options
+from reconciler import workflow
+from reconciler.cli import cli
 from reconciler.terminal import safe, safe_line
 from reconciler.workflow import Connection
 from tests.apply_support import SMALL_RETRY
@@ -35,7 +36,7 @@ configs:
 @pytest.fixture
 def server(emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
     monkeypatch.setenv("HUME_API_KEY", KEY)
-    monkeypatch.setattr(options, "Connection", functools.partial(Connection, retry=SMALL_RETRY))
+    monkeypatch.setattr(workflow, "Connection", functools.partial(Connection, retry=SMALL_RETRY))
     return emulator
 
 

@@ -13,6 +13,13 @@ from reconciler.applier import STATUSES, Outcome, summary
 from reconciler.errors import UserError
 from reconciler.manifest import Manifests
 from reconciler.planner.plan import Plan, redact_tree
+from reconciler.workflow import Connection
+
+
+def report_words(fmt: str, connection: Connection) -> dict[str, str | None]:
+    """What a text or markdown report names besides the plan: the environment (JSON, a typed
+    document, has no heading)."""
+    return {} if fmt == "json" else {"environment": connection.environment}
 
 
 def incomplete(count: int) -> str:

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from collections import deque
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-from jsonschema.validators import validator_for
-from jsonschema_specifications import REGISTRY
-
 from reconciler.kinds.fields import show
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
 
 _VOCABULARY_KEYWORDS = ("$id", "$schema", "$vocabulary", "$dynamicAnchor", "$comment", "title")
 
@@ -45,6 +44,9 @@ def _static(node: Any) -> Any:
 
 @cache
 def _flat_meta_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+    from jsonschema_specifications import REGISTRY
+
     meta = Draft202012Validator.META_SCHEMA
     flat: dict[str, Any] = {"type": ["object", "boolean"], "properties": {}, "$defs": {}}
     parts = [REGISTRY.contents(urljoin(meta["$id"], part["$ref"])) for part in meta["allOf"]]
@@ -59,7 +61,13 @@ def _flat_meta_validator() -> Draft202012Validator:
 
 
 def schema_error(schema: Any) -> SchemaError | None:
-    """Why ``schema`` is not a valid JSON Schema of its dialect (``$schema``, default 2020-12)."""
+    """Why ``schema`` is not a valid JSON Schema of its dialect (``$schema``, default 2020-12).
+
+    jsonschema is imported on the first call: manifests without tool parameters never load it."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from jsonschema.validators import validator_for
+
     if isinstance(schema, dict) and "$schema" in schema:
         dialect = schema["$schema"]
         known = isinstance(dialect, str) and validator_for(schema, default=None) is not None
