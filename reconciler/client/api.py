@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from reconciler.chats import LiveChat
+from reconciler.client.limiter import Pacer
 from reconciler.kinds import KINDS, LiveVersion
 
 PAGE_SIZE = 100
@@ -121,10 +122,14 @@ class HumeClient:
         *,
         concurrency: int = 8,
         retry: RetryPolicy | None = None,
+        adaptive: bool = True,
     ) -> None:
+        """``concurrency`` is the ceiling of requests in flight; ``adaptive`` paces them at a rate
+        learnt from 429s (``limiter``). Only the rate-limit benchmark turns it off, to compare."""
         self.http = http
         self.retry = retry or RetryPolicy()
         self._slots = asyncio.Semaphore(concurrency)
+        self.pacer = Pacer() if adaptive else None
         self.requests = 0
 
     async def __aenter__(self) -> HumeClient:
@@ -147,6 +152,7 @@ class HumeClient:
 
     async def _once(self, method: str, path: str, **kwargs: Any) -> Any:
         async with self._slots:
+            sent_at = await self.pacer.wait() if self.pacer else 0.0
             self.requests += 1
             try:
                 response = await self.http.request(method, path, **kwargs)
@@ -154,12 +160,15 @@ class HumeClient:
                 if method == "POST":
                     raise ResponseLost(method, path, type(exc).__name__) from exc
                 raise
+        retry_after = _seconds(response.headers.get("retry-after", ""))
+        if self.pacer:
+            pause = None if retry_after is None else min(retry_after, self.retry.max_retry_after)
+            self.pacer.answered(sent_at, response.status_code, pause)
         if response.status_code >= 400:
             if method == "POST" and response.status_code >= 500:
                 raise ResponseLost(method, path, f"status {response.status_code}")
             error = ApiError(method, path, response.status_code, _message(response))
-            if "retry-after" in response.headers:
-                error.retry_after = _seconds(response.headers["retry-after"])
+            error.retry_after = retry_after
             raise error
         try:
             return response.json()
@@ -253,20 +262,22 @@ class HumeClient:
 
     async def chats(
         self,
-        config_id: str,
+        config_id: str | None,
         *,
         status: str | None = None,
         since: int | None = None,
         limit: int | None = None,
     ) -> list[LiveChat]:
-        """A config's chats, newest first (``GET /v0/evi/chats``): at most ``limit``, and only
-        those that started at or after ``since`` (Unix seconds).
+        """A config's chats (None: the account's), newest first (``GET /v0/evi/chats``): at most
+        ``limit``, and only those that started at or after ``since`` (Unix seconds).
 
         Pages are read one at a time, unlike ``_all_pages``, so that reading stops as soon as
         ``limit`` or an older chat is reached. A chat seen twice (pages shift when a chat starts
         mid-read) counts once; null items are skipped with a warning.
         """
-        params = {"config_id": config_id, "ascending_order": "false"}
+        params = {"ascending_order": "false"}
+        if config_id is not None:
+            params["config_id"] = config_id
         if status is not None:
             params["status"] = status
         found: dict[str, LiveChat] = {}

@@ -14,7 +14,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastjsonschema import JsonSchemaValueException
 from starlette.requests import Request
@@ -34,6 +34,7 @@ from reconciler.emulator.checks import (
     uuid_param,
 )
 from reconciler.emulator.faults import BadFaults, ConnectionDropped, Faults
+from reconciler.emulator.ratelimit import OFF, RateLimit
 from reconciler.emulator.store import NameTaken, NotFound, Store, Version
 from reconciler.hume import facts, spec
 
@@ -42,6 +43,7 @@ REQUEST_LOG_SIZE = 10_000
 MAX_BODY_BYTES = 1024 * 1024
 """The largest request body (1 MiB, far above any real config); a larger one is never read whole."""
 _LOG = logging.getLogger(__name__)
+_T = TypeVar("_T")
 _REFERENCE_FIELDS = frozenset({"prompt", "tools"})
 """The fields by which a version (a config's) points at prompt and tool versions."""
 
@@ -55,6 +57,8 @@ class EmulatorSettings:
     allow_duplicate_names: bool = False
     check_responses: bool = True
     faults: Faults = field(default_factory=Faults)
+    rate_limit: RateLimit | None = None
+    """A request rate to enforce (a token bucket in front of every API request); None: none."""
     defaults: dict[str, dict[str, Any]] | None = None
     """Another server-defaults table (a facts file's): to play a Hume that stores other values
     for omitted fields than evictl's built-in table says."""
@@ -65,6 +69,12 @@ class EmulatorSettings:
 
 def _error(status: int, error: str, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": error, "message": message}, status, headers=headers or None)
+
+
+def _too_many(retry_after_s: int) -> JSONResponse:
+    return _error(
+        429, "Too Many Requests", "rate limit exceeded", **{"Retry-After": str(retry_after_s)}
+    )
 
 
 def _invalid(problems: list[Problem]) -> JSONResponse:
@@ -119,6 +129,7 @@ class Emulator:
         self.settings = settings
         self.store = Store(settings.db, allow_duplicate_names=settings.allow_duplicate_names)
         self.faults = settings.faults
+        self.rate_limit = settings.rate_limit
         self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.counts: Counter[str] = Counter()
 
@@ -186,11 +197,14 @@ class Emulator:
         return JSONResponse(error, 400)
 
     def _fault_response(self, faults: Faults | None) -> Response | None:
+        """The rate limit's 429, or an injected fault, instead of serving the request."""
+        retry_after = self.rate_limit.take() if self.rate_limit else None
+        if retry_after is not None:
+            return _too_many(retry_after)
         if faults is None:
             return None
         if faults.rate_limited():
-            retry = str(faults.retry_after_s)
-            return _error(429, "Too Many Requests", "rate limit exceeded", **{"Retry-After": retry})
+            return _too_many(faults.retry_after_s)
         if faults.failing():
             return _error(faults.error_status, "Server Error", "injected failure")
         return None
@@ -374,11 +388,13 @@ class Emulator:
     # Control endpoints
 
     async def control(self, request: Request) -> Response:
-        """``/_emulator/*``: reset, faults, the request log and chats, for tests and benchmarks."""
+        """``/_emulator/*``: reset, faults, the rate limit, the request log and chats, for tests
+        and benchmarks; never rate-limited."""
         action = request.path_params["action"]
         if request.method == "POST" and action == "reset":
             self.store.reset()
             self.faults = Faults()
+            self.rate_limit = None
             self.log.clear()
             self.counts.clear()
             return JSONResponse({})
@@ -386,6 +402,10 @@ class Emulator:
             return await self._set_faults(request)
         if request.method == "GET" and action == "faults":
             return JSONResponse(self.faults.as_json())
+        if request.method == "POST" and action == "rate":
+            return await self._set_rate(request)
+        if request.method == "GET" and action == "rate":
+            return JSONResponse(self.rate_limit.as_json() if self.rate_limit else OFF)
         if request.method == "POST" and action == "chats":
             return await self._seed_chat(request)
         if request.method == "GET" and action == "requests":
@@ -394,19 +414,20 @@ class Emulator:
 
     async def _set_faults(self, request: Request) -> Response:
         """``POST /_emulator/faults``: a 422 names every bad setting, and the old faults stay."""
-        try:
-            data = parse_json(await _read_body(request) or b"{}")
-            if not isinstance(data, dict):
-                raise Invalid([Problem(("body",), "must be an object of fault settings", "type")])
-            self.faults = Faults.from_json(data)
-        except BodyTooLarge:
-            return _too_large()
-        except Invalid as exc:
-            return _invalid(exc.problems)
-        except BadFaults as exc:
-            errors = exc.errors.items()
-            return _invalid([Problem(("body", name), msg, "value_error") for name, msg in errors])
+        faults = await _settings(request, Faults.from_json, "fault settings")
+        if isinstance(faults, Response):
+            return faults
+        self.faults = faults
         return JSONResponse(self.faults.as_json())
+
+    async def _set_rate(self, request: Request) -> Response:
+        """``POST /_emulator/rate``: enforce ``{"rate", "burst"}`` from now on, with a full
+        bucket; ``{}`` (or a null rate) enforces none. A 422 keeps the old limit."""
+        limit = await _settings(request, RateLimit.from_json, "rate limit settings")
+        if isinstance(limit, Response):
+            return limit
+        self.rate_limit = limit
+        return JSONResponse(limit.as_json() if limit else OFF)
 
     async def _seed_chat(self, request: Request) -> Response:
         """``POST /_emulator/chats``: 201 with the new chat; 400 for a bad body, 404 for a config
@@ -420,6 +441,24 @@ class Emulator:
         except NotFound as exc:
             return _error(404, "Not Found", str(exc))
         return JSONResponse(chats.view(chat), 201)
+
+
+async def _settings(
+    request: Request, parse: Callable[[dict[str, Any]], _T], what: str
+) -> _T | Response:
+    """A control endpoint's JSON object of settings, parsed; or the 4xx that names every bad one."""
+    try:
+        data = parse_json(await _read_body(request) or b"{}")
+        if not isinstance(data, dict):
+            raise Invalid([Problem(("body",), f"must be an object of {what}", "type")])
+        return parse(data)
+    except BodyTooLarge:
+        return _too_large()
+    except Invalid as exc:
+        return _invalid(exc.problems)
+    except BadFaults as exc:
+        errors = exc.errors.items()
+        return _invalid([Problem(("body", name), msg, "value_error") for name, msg in errors])
 
 
 def _depth(template: str) -> int:

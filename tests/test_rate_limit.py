@@ -1,0 +1,288 @@
+"""A rate limit: the emulator's token bucket (HTTP, control endpoint, CLI flags), the client's
+adaptive pacing (``AdaptiveRate`` on a fake clock), and an apply that completes behind a limit."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.client.limiter import AdaptiveRate, Pacer
+from reconciler.emulator.ratelimit import RateLimit
+from reconciler.errors import UserError
+from tests.apply_support import (
+    BASE,
+    BASE_INVENTORY,
+    CHANGED,
+    CHANGED_ACTIONS,
+    CHANGED_INVENTORY,
+    InProcess,
+    by_address,
+    evictl,
+    inventory,
+)
+from tests.conftest import KEY, RunningEmulator, free_port
+from tests.plan_support import write
+
+# The emulator's bucket, over HTTP
+
+
+def set_rate(emulator: RunningEmulator, **settings: object) -> httpx.Response:
+    return httpx.post(f"{emulator.url}/_emulator/rate", json=settings)
+
+
+def test_beyond_the_burst_a_request_is_answered_429_with_retry_after(
+    emulator: RunningEmulator, api: httpx.Client
+) -> None:
+    """Rate 0.5/s: the 4th request finds the bucket nearly empty, a token 2 s away."""
+    assert set_rate(emulator, rate=0.5, burst=3).json() == {"rate": 0.5, "burst": 3}
+    assert [api.get("/v0/evi/prompts").status_code for _ in range(3)] == [200] * 3
+    refused = api.post("/v0/evi/prompts", json={"name": "p", "text": "t"})
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "2"
+    assert refused.json() == {"error": "Too Many Requests", "message": "rate limit exceeded"}
+    assert set_rate(emulator).json() == {"rate": None, "burst": None}
+    assert api.get("/v0/evi/prompts").json()["prompts_page"] == [], "the refused POST did nothing"
+
+
+def test_below_the_rate_every_request_is_served(
+    emulator: RunningEmulator, api: httpx.Client
+) -> None:
+    """A burst of 1 at 20/s: requests at least 0.1 s apart each find a token."""
+    set_rate(emulator, rate=20, burst=1)
+    statuses = []
+    for _ in range(5):
+        statuses.append(api.get("/v0/evi/tools").status_code)
+        time.sleep(0.1)
+    assert statuses == [200] * 5
+
+
+def test_control_endpoints_are_not_limited_and_refusals_take_no_token(
+    emulator: RunningEmulator, api: httpx.Client
+) -> None:
+    set_rate(emulator, rate=0.5, burst=1)
+    assert api.get("/v0/evi/prompts").status_code == 200
+    assert [api.get("/v0/evi/prompts").status_code for _ in range(3)] == [429] * 3
+    for _ in range(5):
+        assert httpx.get(f"{emulator.url}/_emulator/rate").status_code == 200
+    log = httpx.get(f"{emulator.url}/_emulator/requests").json()["requests"]
+    assert [entry["status"] for entry in log] == [200, 429, 429, 429]
+
+
+def test_the_control_endpoint_sets_shows_and_clears_the_limit(emulator: RunningEmulator) -> None:
+    url = f"{emulator.url}/_emulator/rate"
+    assert httpx.get(url).json() == {"rate": None, "burst": None}
+    assert set_rate(emulator, rate=2.5).json() == {"rate": 2.5, "burst": 2}, "one second's worth"
+    assert set_rate(emulator, rate=0.2).json()["burst"] == 1
+    bad = set_rate(emulator, rate=-1, burst=True, per="minute")
+    assert bad.status_code == 422
+    assert [d["loc"] for d in bad.json()["detail"]] == [["body", "per"]]
+    bad = set_rate(emulator, rate=-1, burst=True)
+    assert {tuple(d["loc"]): d["msg"] for d in bad.json()["detail"]} == {
+        ("body", "rate"): "must be above 0 and at most 100000 requests per second",
+        ("body", "burst"): "must be a whole number of requests from 1 to 1000000",
+    }
+    assert set_rate(emulator, burst=3).json()["detail"][0]["loc"] == ["body", "burst"]
+    assert httpx.get(url).json() == {"rate": 0.2, "burst": 1}, "a refused setting changes nothing"
+    httpx.post(f"{emulator.url}/_emulator/reset").raise_for_status()
+    assert httpx.get(url).json() == {"rate": None, "burst": None}
+
+
+def test_the_bucket_refills_at_its_rate() -> None:
+    """On a fake monotonic clock: a token every 1/rate seconds, never above the burst."""
+    now = [0.0]
+    bucket = RateLimit(4, 2, clock=lambda: now[0])
+    assert [bucket.take(), bucket.take(), bucket.take()] == [None, None, 1]
+    now[0] += 0.25
+    assert [bucket.take(), bucket.take()] == [None, 1]
+    now[0] += 60
+    assert [bucket.take(), bucket.take(), bucket.take()] == [None, None, 1]
+    slow = RateLimit(0.25, 1, clock=lambda: now[0])
+    assert [slow.take(), slow.take()] == [None, 4], "Retry-After: whole seconds to the next token"
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    """``evictl emulator --rate-limit 1 --rate-burst 2`` as a real server process."""
+    port = free_port()
+    command = [sys.executable, "-m", "reconciler", "emulator", "--port", str(port)]
+    child = subprocess.Popen([*command, "--rate-limit", "1", "--rate-burst", "2"])
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/_emulator/rate", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and child.poll() is None, "no emulator"
+                time.sleep(0.05)
+        yield url
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+def test_the_cli_flags_set_the_limit(served: str) -> None:
+    assert httpx.get(f"{served}/_emulator/rate").json() == {"rate": 1.0, "burst": 2}
+    headers = {"X-Hume-Api-Key": KEY}
+    statuses = [httpx.get(f"{served}/v0/evi/configs", headers=headers).status_code for _ in "abc"]
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--rate-limit", "0"], "--rate-limit must be above 0"),
+        (["--rate-limit", "5", "--rate-burst", "0"], "--rate-burst must be a whole number"),
+        (["--rate-burst", "4"], "--rate-burst needs a rate"),
+    ],
+)
+def test_bad_rate_flags_are_a_clear_error(flags: list[str], message: str) -> None:
+    """A ``UserError``: ``error: <message>`` and exit code 1, no traceback."""
+    result = evictl("emulator", *flags)
+    assert isinstance(result.exception, UserError)
+    assert message in str(result.exception)
+
+
+# The client's limiter, on a fake clock
+
+
+def test_unpaced_until_a_429() -> None:
+    limiter = AdaptiveRate()
+    for now in (0.0, 0.0, 0.0, 0.001):
+        assert limiter.delay(now) == 0
+        limiter.sent(now)
+        limiter.served(now + 0.01)
+    assert limiter.rate is None
+
+
+def ten_per_second(limiter: AdaptiveRate) -> None:
+    """Ten requests sent a tenth of a second apart from 0, each served."""
+    for tenth in range(10):
+        limiter.sent(tenth / 10)
+        limiter.served(tenth / 10)
+
+
+def test_a_429_pauses_every_request_and_sets_the_rate_from_the_served_rate() -> None:
+    """Ten served in the first second: the rate is 0.9 x 10/s, requests then 1/9 s apart."""
+    limiter = AdaptiveRate(decrease=0.9)
+    ten_per_second(limiter)
+    limiter.sent(0.97)
+    limiter.limited(1.0, sent_at=0.97, retry_after=2)
+    assert limiter.rate == pytest.approx(9)
+    assert limiter.delay(1.0) == pytest.approx(2), "every request waits out Retry-After"
+    assert limiter.delay(3.0) == 0
+    limiter.sent(3.0)
+    assert limiter.delay(3.0) == pytest.approx(1 / 9)
+    assert limiter.delay(10) == 0
+    limiter.sent(10)
+    assert limiter.delay(10) == pytest.approx(1 / 9), "idle time saves no credit for a burst"
+
+
+def test_later_decreases_cut_the_rate_to_what_was_served_between_refusals() -> None:
+    """Requests sent between two refused ones, over the time between their sending: what a token
+    bucket, empty both times, let through; and never more than ``decrease`` x the paced rate."""
+    limiter = AdaptiveRate(decrease=0.5, min_step=0, growth=0, min_rate=0.1)
+    ten_per_second(limiter)
+    limiter.limited(1.0, sent_at=0.95, retry_after=1)
+    assert limiter.rate == pytest.approx(5)
+    limiter.served(0.9)
+    for sent_at in (2.0, 2.2):
+        limiter.served(sent_at)
+    limiter.limited(3.0, sent_at=2.95, retry_after=1)
+    assert limiter.rate == pytest.approx(2 / 2.0), "2 served from 0.95 to 2.95; 0.9 sent before"
+    for n in range(40):
+        limiter.served(4.0 + n / 100)
+    limiter.limited(5.0, sent_at=4.95, retry_after=1)
+    assert limiter.rate == pytest.approx(0.5), "20 served a second, but halved from 1"
+
+
+def test_one_decrease_per_congestion_event() -> None:
+    """Echoes (429s for requests sent before the decrease, or within ``event_s`` of it) and 429s
+    with nothing served since the last decrease leave the rate alone; they still pause."""
+    limiter = AdaptiveRate(decrease=0.5, event_s=1.0, min_step=0, growth=0)
+    ten_per_second(limiter)
+    limiter.limited(1.0, sent_at=0.95, retry_after=0)
+    assert limiter.rate == pytest.approx(5)
+    limiter.limited(1.01, sent_at=0.96, retry_after=0.5)
+    assert limiter.delay(1.01) == pytest.approx(0.5)
+    limiter.served(1.2)
+    limiter.limited(1.5, sent_at=1.2, retry_after=0)
+    assert limiter.rate == pytest.approx(5), "within event_s of the decrease"
+    fresh = AdaptiveRate()
+    fresh.sent(0)
+    fresh.limited(0.05, sent_at=0, retry_after=1)
+    assert (fresh.rate, fresh.delay(0.05)) == (None, pytest.approx(1)), "no news: only a pause"
+    limiter.limited(4.0, sent_at=3.95, retry_after=0)
+    assert limiter.rate == 0.5, "a new event: 1 served in 3 s, floored at min_rate"
+
+
+def test_the_rate_grows_additively_with_each_request_served() -> None:
+    """At full use, ``growth`` times the rate set at the decrease, per second."""
+    limiter = AdaptiveRate(decrease=1.0, growth=0.05, min_step=0)
+    for i in range(20):
+        limiter.sent(i / 20)
+        limiter.served(i / 20)
+    limiter.limited(1.0, sent_at=0.99, retry_after=None)
+    assert limiter.rate == pytest.approx(20)
+    for _ in range(20):
+        limiter.served(1.5)
+    assert limiter.rate == pytest.approx(21, rel=0.01)
+
+
+def test_the_pacer_holds_every_new_request_for_retry_after() -> None:
+    """Not only the refused request waits: a request queued behind it does too."""
+
+    async def go() -> list[float]:
+        pacer = Pacer()
+        sent = await pacer.wait()
+        pacer.answered(sent, 200, None)
+        refused = await pacer.wait()
+        pacer.answered(refused, 429, 0.3)
+        start = time.monotonic()
+        times = await asyncio.gather(pacer.wait(), pacer.wait())
+        return [t - start for t in times]
+
+    waits = asyncio.run(go())
+    assert min(waits) >= 0.3
+
+
+# The client behind a limit
+
+
+@pytest.fixture
+def account() -> Iterator[InProcess]:
+    """An in-process account (duplicate names allowed: a repeated create would show) behind 20
+    requests/s with a burst of 10."""
+    account = InProcess()
+    account.emulator.rate_limit = RateLimit(20, 10)
+    yield account
+    account.close()
+
+
+def test_an_apply_behind_a_limit_does_every_change_once(account: InProcess, tmp_path: Path) -> None:
+    root = tmp_path / "m"
+    creates = {
+        f"{kind}/{name}": ("create",) for kind in BASE_INVENTORY for name in BASE_INVENTORY[kind]
+    }
+    for manifests, actions, expected in (
+        (BASE, creates, BASE_INVENTORY),
+        (CHANGED, CHANGED_ACTIONS, CHANGED_INVENTORY),
+    ):
+        write(root, manifests)
+        _, outcomes = account.apply(root)
+        assert {address: ("done", done) for address, done in actions.items()} == by_address(
+            outcomes
+        )
+        account.emulator.rate_limit = None
+        assert inventory(account) == expected
+        account.emulator.rate_limit = RateLimit(20, 10)
+    assert 429 in account.statuses("GET") + account.statuses("POST"), "the limit was met"
+    assert account.plan(root).pending == ()
