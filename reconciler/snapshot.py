@@ -43,8 +43,9 @@ class ChatUsage(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    active: tuple[tuple[int, int], ...] = ()
-    """``(version, chats)`` for each version with ACTIVE chats, by version."""
+    active: tuple[tuple[int | None, int], ...] = ()
+    """``(version, chats)`` for each version with ACTIVE chats, by version (None: a chat whose
+    config version Hume left null)."""
     recent: int = 0
     """Chats started in the last ``hours`` (at most the number read: see ``capped``)."""
     hours: int = 24

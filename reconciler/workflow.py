@@ -141,6 +141,11 @@ def ownership_of(path: Path) -> Ownership | None:
     project = load_project(path)
     if not project.owned:
         return None
+    if not path.is_dir():
+        raise UserError(
+            f"{project.path}: [ownership] deletes what no manifest under the root describes, so "
+            f"it needs them all: run on {path.parent}, not on one file"
+        )
     return Ownership(globs=project.owned, source=str(project.path))
 
 
@@ -148,8 +153,10 @@ async def guarded(client: HumeClient, result: Plan, traffic: Traffic) -> Plan:
     """``result`` checked against the chats of the configs it deletes or versions."""
     if not traffic.usage:
         return result
-    ids = {change.address: str(change.id) for change in guard.watched(result)}
-    usage = await chat_usage(client, ids, time.time())
+    watched = guard.watched(result)
+    deleting = {c.address: str(c.id) for c in watched if "delete" in c.actions}
+    versioning = {c.address: str(c.id) for c in watched if "new_version" in c.actions}
+    usage = await chat_usage(client, deleting, versioning, time.time())
     return guard.guard(result, usage, allow_active=traffic.allow_active)
 
 

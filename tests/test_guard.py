@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
@@ -20,6 +21,7 @@ from reconciler.planner.plan import ActiveChats, Change, Plan, RecentChats
 from reconciler.planner.planner import PlanError
 from reconciler.snapshot import ChatUsage
 from reconciler.workflow import Connection
+from tests.conftest import KEY, RunningEmulator
 from tests.plan_support import write
 
 DESK = """\
@@ -187,3 +189,44 @@ def test_a_rollback_notes_recent_chats_too(account: tuple[Path, Path]) -> None:
     result = run("rollback", "configs/desk", "--to", "0", "--emulator", db, "--auto-approve")
     assert result.exit_code == 0, said(result)
     assert "1 chat in the last 24 h; clients that connect without config_version" in result.output
+
+
+def test_an_active_chat_without_a_config_version_is_counted_not_a_crash() -> None:
+    usage = ChatUsage(active=((2, 1), (None, 2)))
+    with pytest.raises(PlanError, match=rf"3 active chats \(v2 {X}1, v\? {X}2\)"):
+        guard(Plan(fingerprint="f", changes=(DELETE,)), {"configs/desk": usage})
+
+
+MANY = "prompts:\n  - name: greeter\n    text: {text}\nconfigs:\n" + "".join(
+    f'  - name: desk{n}\n    evi_version: "3"\n    prompt: greeter\n' for n in range(6)
+)
+
+
+def test_a_cascade_reads_the_accounts_recent_chats_once(
+    tmp_path: Path, emulator: RunningEmulator, api: httpx.Client
+) -> None:
+    root = write(tmp_path / "m", MANY.format(text="Hi"))
+    env = {"HUME_API_KEY": KEY}
+
+    def evictl(*args: str | Path) -> Result:
+        return CliRunner(env=env).invoke(cli, [*map(str, args), "--base-url", emulator.url])
+
+    assert evictl("apply", root, "--auto-approve").exit_code == 0
+    ids = {c["name"]: c["id"] for c in api.get("/v0/evi/configs").json()["configs_page"]}
+    for name, chats in (("desk0", 2), ("desk3", 1)):
+        for _ in range(chats):
+            seeded = api.post(
+                "/_emulator/chats", json={"config_id": ids[name], "status": "USER_ENDED"}
+            )
+            assert seeded.status_code == 201
+    write(root, MANY.format(text="Hello"))
+    before = len(api.get("/_emulator/requests").json()["requests"])
+    document = json.loads(evictl("plan", root, "--format", "json").output)
+    notes = {
+        c["name"]: [n["chats"] for n in c["notes"] if n["type"] == "recent_chats"]
+        for c in document["changes"]
+        if c["kind"] == "configs"
+    }
+    assert notes == {f"desk{n}": {0: [2], 3: [1]}.get(n, []) for n in range(6)}
+    log = api.get("/_emulator/requests").json()["requests"][before:]
+    assert len([r for r in log if r["path"] == "/v0/evi/chats"]) == 1  # not one per config

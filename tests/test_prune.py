@@ -69,7 +69,9 @@ def test_a_targeted_plan_prunes_nothing(tmp_path: Path) -> None:
 def test_pruning_what_a_live_config_still_uses_stops_the_plan(tmp_path: Path) -> None:
     used = prompt("support-greeter")
     live = account(used, tool(), config("legacy", prompt=used))
-    with pytest.raises(PlanError, match="still use"):
+    with pytest.raises(
+        PlanError, match=r"is owned by \[ownership\] \(support-\*\) but in no manifest"
+    ):
         planned(tmp_path, "prompts: [{name: other, text: Hi}]\n", live, ownership=OWNED)
 
 
@@ -80,6 +82,7 @@ def test_a_pruned_config_goes_first_and_frees_what_it_used(tmp_path: Path) -> No
     assert set(deletes(result)) == {"prompts/support-greeter", "configs/desk"}
     prompt_delete = next(c for c in result.pending if c.address == "prompts/support-greeter")
     assert "configs/desk" in prompt_delete.depends_on
+    assert prompt_delete.notes == ()  # the config's versions go with it: none is left pinning
 
 
 def test_drift_reports_owned_but_undescribed_as_unmanaged(tmp_path: Path) -> None:
@@ -136,3 +139,13 @@ def test_prune_through_the_project_file(tmp_path: Path) -> None:
 
     assert asyncio.run(names()) == {"support-greeter", "billing-greeter"}
     assert evictl("drift", root)[0] == 0
+
+
+def test_ownership_refuses_a_single_file_path(tmp_path: Path) -> None:
+    root = write(tmp_path / "m", MANIFEST)
+    (root / "evictl.toml").write_text('[ownership]\nnames = ["support-*"]\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["plan", str(root / "evi.yaml"), "--emulator", str(tmp_path / "e")]
+    )
+    assert result.exit_code == 1
+    assert "[ownership] deletes what no manifest under the root describes" in str(result.exception)

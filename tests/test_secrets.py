@@ -198,3 +198,22 @@ def test_keys_with_dots_or_digits_do_not_let_an_old_secret_through(tmp_path: Pat
                 assert value not in output, (command, fmt)
     text = run("plan", root, "--emulator", db, env=new).output
     assert '-  "123": {type: string, default: (secret; differs)}' in text
+
+
+def test_no_api_key_variable_can_be_interpolated(tmp_path: Path) -> None:
+    """A manifest (a pull request's) must not read the key into a plan or a PR comment."""
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "evi.yaml").write_text(
+        'prompts:\n  - name: p\n    text: "${HUME_API_KEY} ${KEY_PR}"\n', encoding="utf-8"
+    )
+    (root / "evictl.toml").write_text(
+        '[environments.production]\napi_key_env = "KEY_PR"\n', encoding="utf-8"
+    )
+    env = {"HUME_API_KEY": "default-key-0000001", "KEY_PR": "production-key-000002"}
+    for args in (["validate", str(root)], ["plan", str(root), "--env", "production"]):
+        result = CliRunner(env=env).invoke(cli, args)
+        said = result.output + str(result.exception)
+        assert result.exit_code == 1, said
+        assert "undefined variable 'HUME_API_KEY'" in said or "undefined variable 'KEY_PR'" in said
+        assert not any(key in said for key in env.values())

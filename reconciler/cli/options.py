@@ -1,4 +1,8 @@
-"""The click options the commands share: variables, the connection, and ``--target``."""
+"""The click options the commands share: variables, the connection, and ``--target``.
+
+Every command imports this module, and the group imports it for ``--no-color``: so it imports only
+click at the top, and what the options turn into (``Connection``, ``Project``) when a command runs.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,14 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
-from reconciler.manifest.interpolate import parse_var_pairs, read_var_file
-from reconciler.project import Environment, Project, load_project
-from reconciler.workflow import Connection, Traffic, read_saved_plan
+if TYPE_CHECKING:
+    from reconciler.project import Environment, Project
+    from reconciler.workflow import Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +45,9 @@ TARGET = click.option(
 )
 
 
+DEFAULT_KEY_VARIABLE = "HUME_API_KEY"
+
+
 @dataclass(frozen=True)
 class Overrides:
     """``--var-file`` and ``--var``: what the command line sets over an environment's variables."""
@@ -52,13 +59,26 @@ class Overrides:
         """Merged, lowest precedence first: the process environment, the evictl.toml
         environment's var files in order and its ``vars``, each ``--var-file`` in order, each
         ``--var`` in order."""
+        from reconciler.manifest.interpolate import parse_var_pairs, read_var_file
+
         variables = dict(os.environ)
         if environment is not None:
             variables.update(environment.variables())
         for var_file in self.var_files:
             variables.update(read_var_file(var_file))
         variables.update(parse_var_pairs(self.var_pairs))
+        for key in _key_variables(environment):
+            variables.pop(key, None)
         return variables
+
+
+def _key_variables(environment: Environment | None) -> set[str]:
+    """The variables holding an API key, never interpolated: a manifest (a pull request's, say)
+    could otherwise put the key into a plan, a plan file or a PR comment."""
+    keys = {DEFAULT_KEY_VARIABLE}
+    if environment is not None and environment.api_key_env:
+        keys.add(environment.api_key_env)
+    return keys
 
 
 def override_options(command: F) -> F:
@@ -105,12 +125,17 @@ def manifest_options(command: F) -> F:
 def command_project(ctx: click.Context) -> Project:
     """The evictl.toml of the manifests this command reads: at PATH (or SOURCE, or a saved plan's
     manifests), at export's ``--out``, else in the current directory."""
+    from reconciler.project import Project, load_project
+    from reconciler.workflow import read_saved_plan, saved_source
+
     params = ctx.params
     for name in ("path", "source"):
         value = params.get(name)
         if isinstance(value, Path):
             if value.suffix == ".json" and value.is_file():
-                return load_project(Path(read_saved_plan(value)["path"]))
+                # Its manifests must be here before their evictl.toml can name an environment.
+                manifests, _ = saved_source(value, read_saved_plan(value), ())
+                return load_project(manifests)
             return load_project(value)
     out = params.get("out")
     if ctx.command.name == "export" and isinstance(out, Path):
@@ -134,13 +159,15 @@ def environment_connection(
 ) -> Connection:
     """The connection to ``environment``'s account; ``base_url`` (an explicit flag) wins over
     its ``base_url``."""
+    from reconciler import workflow
+
     if environment is None:
-        return Connection(emulator, base_url, facts=facts)
-    return Connection(
+        return workflow.Connection(emulator, base_url, facts=facts)
+    return workflow.Connection(
         emulator,
         base_url or environment.base_url,
         facts=facts,
-        api_key_env=environment.api_key_env or "HUME_API_KEY",
+        api_key_env=environment.api_key_env or DEFAULT_KEY_VARIABLE,
         environment=environment.name,
     )
 
@@ -249,6 +276,8 @@ def traffic_options(command: F) -> F:
     )
     @functools.wraps(command)
     def wrapper(*args: Any, no_usage: bool, allow_active_chats: bool, **kwargs: Any) -> Any:
+        from reconciler.workflow import Traffic
+
         traffic = Traffic(usage=not no_usage, allow_active=allow_active_chats)
         return command(*args, traffic=traffic, **kwargs)
 

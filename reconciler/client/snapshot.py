@@ -93,30 +93,59 @@ async def _custom_voices(client: HumeClient) -> list[dict[str, Any]]:
 
 
 CHATS_READ = 500
-"""At most this many chats are read per config and question (active; started lately), so a
-plan stays cheap on a busy account: beyond it the recent count is a lower bound."""
+"""At most this many chats are read per question, so a plan stays cheap on a busy account:
+beyond it a recent count is a lower bound (``ChatUsage.capped``). ACTIVE chats are read per
+config deleted, so no delete is ever judged on a sample."""
+PER_CONFIG_UP_TO = 4
+"""Up to this many configs versioned, their recent chats are read config by config; beyond, one
+listing of the account's recent chats serves them all (a cascade of 1,000 configs must not cost
+1,000 reads)."""
 
 
 async def chat_usage(
-    client: HumeClient, ids: Mapping[str, str], now: float, hours: int = 24
+    client: HumeClient,
+    deleting: Mapping[str, str],
+    versioning: Mapping[str, str],
+    now: float,
+    hours: int = 24,
 ) -> dict[str, ChatUsage]:
-    """The live traffic on each config of ``ids`` (address → id): ACTIVE chats per version, and
-    chats started in the last ``hours`` before ``now`` (seconds since the epoch)."""
-    found = await asyncio.gather(*(_usage(client, id_, now, hours) for id_ in ids.values()))
-    return dict(zip(ids, found, strict=True))
-
-
-async def active_chats(client: HumeClient, config_id: str) -> tuple[tuple[int, int], ...]:
-    """``(version, chats)`` for each version of the config that ACTIVE chats run on."""
-    chats = await client.chats(config_id, status="ACTIVE", limit=CHATS_READ)
-    return tuple(sorted(Counter(chat.config_version for chat in chats).items()))
-
-
-async def _usage(client: HumeClient, config_id: str, now: float, hours: int) -> ChatUsage:
+    """The live traffic the guard needs, by address (``deleting`` and ``versioning`` map
+    addresses to config ids): ACTIVE chats per version of each config deleted, and how many chats
+    started in the last ``hours`` before ``now`` (seconds since the epoch) on each config
+    versioned."""
+    since = int(now) - hours * 3600
     active, recent = await asyncio.gather(
-        active_chats(client, config_id),
-        client.chats(config_id, limit=CHATS_READ, since=int(now) - hours * 3600),
+        asyncio.gather(*(active_chats(client, id_) for id_ in deleting.values())),
+        _recent(client, versioning, since),
     )
-    return ChatUsage(
-        active=active, recent=len(recent), hours=hours, capped=len(recent) >= CHATS_READ
-    )
+    usage = {
+        address: ChatUsage(active=found) for address, found in zip(deleting, active, strict=True)
+    }
+    for address, (count, capped) in recent.items():
+        usage[address] = ChatUsage(recent=count, hours=hours, capped=capped)
+    return usage
+
+
+async def active_chats(client: HumeClient, config_id: str) -> tuple[tuple[int | None, int], ...]:
+    """``(version, chats)`` for each version of the config that ACTIVE chats run on (None last:
+    the spec lets a chat's config version be null)."""
+    chats = await client.chats(config_id, status="ACTIVE", limit=CHATS_READ)
+    counts = Counter(chat.config_version for chat in chats)
+    return tuple(sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or 0)))
+
+
+async def _recent(
+    client: HumeClient, ids: Mapping[str, str], since: int
+) -> dict[str, tuple[int, bool]]:
+    """``(chats started since, capped)`` per address of ``ids``."""
+    if len(ids) <= PER_CONFIG_UP_TO:
+        found = await asyncio.gather(
+            *(client.chats(id_, limit=CHATS_READ, since=since) for id_ in ids.values())
+        )
+        return {
+            a: (len(chats), len(chats) >= CHATS_READ) for a, chats in zip(ids, found, strict=True)
+        }
+    chats = await client.chats(None, limit=CHATS_READ, since=since)
+    per_config = Counter(chat.config_id for chat in chats)
+    capped = len(chats) >= CHATS_READ
+    return {address: (per_config[id_], capped) for address, id_ in ids.items()}

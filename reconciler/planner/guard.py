@@ -46,10 +46,12 @@ def watched(plan: Plan) -> list[Change]:
 TIMES = "\u00d7"
 
 
-def active_chats(versions: tuple[tuple[int, int], ...]) -> str:
+def active_chats(versions: tuple[tuple[int | None, int], ...]) -> str:
     """``3 active chats (v4 TIMES2, v5 TIMES1)``: how many, on which versions."""
     total = sum(count for _, count in versions)
-    per_version = ", ".join(f"v{version} {TIMES}{count}" for version, count in versions)
+    per_version = ", ".join(
+        f"v{'?' if version is None else version} {TIMES}{count}" for version, count in versions
+    )
     return f"{total} active chat{'' if total == 1 else 's'} ({per_version})"
 
 

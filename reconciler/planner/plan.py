@@ -171,8 +171,8 @@ class ActiveChats(_Value):
     """A delete of a resource live chats are using, allowed by ``--allow-active-chats``."""
 
     type: Literal["active_chats"] = "active_chats"
-    versions: tuple[tuple[int, int], ...]
-    """``(version, chats)`` for each version with ACTIVE chats."""
+    versions: tuple[tuple[int | None, int], ...]
+    """``(version, chats)`` for each version with ACTIVE chats (None: version unknown)."""
 
 
 class RecentChats(_Value):
