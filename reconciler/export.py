@@ -320,6 +320,57 @@ def yaml_files(root: Path) -> list[str]:
     return found
 
 
+def read_manifest(root: Path, rel: str) -> YamlFile:
+    """An existing manifest, for round-trip editing; first read by evictl's own bounded parser,
+    so a hostile file (nested thousands deep) is a message, not a RecursionError."""
+    try:
+        text = (root / rel).read_text(encoding="utf-8")
+        problems = parse(text).problems
+        if problems:
+            line = problems[0].position[0] + 1
+            raise UserError(f"cannot update {root / rel}: line {line}: {problems[0].message}")
+        docs = list(round_trip_yaml().load_all(text))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"cannot update {root / rel}: not UTF-8 ({exc})") from exc
+    except YAMLError as exc:
+        raise UserError(f"cannot update {root / rel}: not valid YAML ({exc})") from exc
+    if not all(isinstance(doc, dict) for doc in docs):
+        raise UserError(f"cannot update {root / rel}: every document must be a mapping")
+    for doc in docs:
+        normalise(doc)
+    return YamlFile(rel, text, docs, indent=indentation(docs))
+
+
+def merge_entry(
+    kind: Kind,
+    name: str,
+    file: str,
+    old: CommentedMap,
+    new: CommentedMap,
+    variables: Mapping[str, str],
+    notices: list[Notice],
+) -> bool:
+    """Make the existing entry ``old`` (in ``file``) load as ``new``, the resource ``name``, in
+    place (``reexport.Merge``, with the kind's set-like lists and references); True if it
+    changed."""
+    merge = Merge(
+        variables,
+        file,
+        kind.address(name),
+        unordered=frozenset(path.rsplit(".", 1)[-1] for path in kind.unordered),
+        atomic=frozenset(kind.ref_fields),
+        notices=notices,
+    )
+    return merge.mapping(old, new, KEPT_KEYS)
+
+
+def kept_paths(kind: Kind, old: CommentedMap | None, variables: Mapping[str, str]) -> Paths:
+    """The optional keys an existing entry writes: export keeps them, defaults included."""
+    if old is None:
+        return frozenset()
+    return frozenset(optional_paths(loaded(old, variables), kind.spec))
+
+
 class Export:
     """The output directory's manifests, updated kind by kind from the live resources."""
 
@@ -329,7 +380,7 @@ class Export:
         self.root, self.live, self.names = root, live, set(names)
         self.variables = variables
         self.yaml = round_trip_yaml()
-        self.files = {rel: self.load(rel) for rel in yaml_files(root)}
+        self.files = {rel: read_manifest(root, rel) for rel in yaml_files(root)}
         self.secrets = secret_values((d for f in self.files.values() for d in f.docs), variables)
         self.texts: dict[str, str] = {}
         self.dropped: dict[str, list[str]] = defaultdict(list)
@@ -342,27 +393,6 @@ class Export:
                 self.taken |= {
                     p.relative_to(root).as_posix().lower() for p in (root / kind.name).rglob("*")
                 }
-
-    def load(self, rel: str) -> YamlFile:
-        """An existing manifest, for round-trip editing; first read by evictl's own bounded
-        parser, so a hostile file (nested thousands deep) is a message, not a RecursionError."""
-        try:
-            text = (self.root / rel).read_text(encoding="utf-8")
-            problems = parse(text).problems
-            if problems:
-                line = problems[0].position[0] + 1
-                message = f"line {line}: {problems[0].message}"
-                raise UserError(f"cannot update {self.root / rel}: {message}")
-            docs = list(self.yaml.load_all(text))
-        except UnicodeDecodeError as exc:
-            raise UserError(f"cannot update {self.root / rel}: not UTF-8 ({exc})") from exc
-        except YAMLError as exc:
-            raise UserError(f"cannot update {self.root / rel}: not valid YAML ({exc})") from exc
-        if not all(isinstance(doc, dict) for doc in docs):
-            raise UserError(f"cannot update {self.root / rel}: every document must be a mapping")
-        for doc in docs:
-            normalise(doc)
-        return YamlFile(rel, text, docs, indent=indentation(docs))
 
     def entries(self, kind: str) -> list[tuple[YamlFile, CommentedSeq, CommentedMap]]:
         """Every entry of ``kind`` in every file, in file order."""
@@ -426,14 +456,9 @@ class Export:
         items = [item for item in items if item.name not in absent]
         targets = {ref.target for ref in kind.refs}
         refs = References(self.live, {target: self.defined(target) for target in targets})
-        unordered = frozenset(path.rsplit(".", 1)[-1] for path in kind.unordered)
         for item in items:
             found = existing.get(item.name)
-            written = (
-                frozenset(optional_paths(self.loaded(found[1]), kind.spec))
-                if found
-                else frozenset()
-            )
+            written = kept_paths(kind, found[1] if found else None, self.variables)
             entry, comments = refs.entry(kind, item, written)
             if kind.text_file:
                 entry = self.place_text(kind, entry, found)
@@ -441,15 +466,9 @@ class Export:
             if found:
                 file, old = found
                 file.touched = True
-                merge = Merge(
-                    self.variables,
-                    file.rel,
-                    kind.address(item.name),
-                    unordered=unordered,
-                    atomic=frozenset(kind.ref_fields),
-                    notices=self.notices,
+                file.dirty |= merge_entry(
+                    kind, item.name, file.rel, old, new, self.variables, self.notices
                 )
-                file.dirty |= merge.mapping(old, new, KEPT_KEYS)
             else:
                 self.append(kind.name, new)
 

@@ -9,7 +9,7 @@ reorders a config's tools, or spells out a server default, shows no change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ from reconciler.kinds import Kind, LiveVersion, Ref, RefField
 from reconciler.planner import canonical
 from reconciler.planner.plan import FieldChange
 from reconciler.planner.planner import setting_changes
+from reconciler.secrets import SecretSpan, mask_value
 
 FORMAT_VERSION = 1
 """The version of the ``--format json`` document (``History``); bumped on any breaking change."""
@@ -126,6 +127,29 @@ def _document(
         total_versions=len(versions),
         entries=tuple(entries),
     )
+
+
+def masked(document: History, spans: Sequence[SecretSpan], redact: Callable[[str], str]) -> History:
+    """``document`` with every value masked where the manifests' entry for the resource
+    substitutes a secret (``spans``). Every version is a live value, so each is matched against
+    the entry's template, as a plan's live side is: a slot that does not hold the secret's
+    current value reads ``(secret; differs)``, and no old value of a rotated secret shows."""
+    if not spans:
+        return document
+
+    def live(span: SecretSpan, text: str) -> str:
+        return span.mask_live(text, redact)
+
+    def hidden(field: FieldChange) -> FieldChange:
+        before = mask_value(field.path, field.before, spans, live)
+        after = mask_value(field.path, field.after, spans, live)
+        return field.model_copy(update={"before": before, "after": after})
+
+    entries = tuple(
+        entry.model_copy(update={"fields": tuple(hidden(field) for field in entry.fields)})
+        for entry in document.entries
+    )
+    return document.model_copy(update={"entries": entries})
 
 
 def instant(stamp: int | None) -> datetime | None:

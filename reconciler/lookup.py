@@ -10,6 +10,7 @@ from reconciler import addresses
 from reconciler.client import HumeClient
 from reconciler.errors import UserError
 from reconciler.kinds import Kind, LiveVersion
+from reconciler.manifest import Manifests, Resource
 
 
 async def find_live(client: HumeClient, kind: Kind, name: str, command: str) -> LiveVersion:
@@ -52,3 +53,9 @@ def version_ranges(numbers: Sequence[int]) -> str:
         else:
             spans.append([number, number])
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def described_by(known: Manifests, kind: Kind, name: str) -> Resource | None:
+    """The entry of ``known`` manifests for the live resource ``name`` (by a previous name too):
+    where they say which of its values are secrets."""
+    return next((r for r in known.of_kind(kind.name) if name in (r.name, *r.previous_names)), None)

@@ -185,8 +185,11 @@ def _located(path: Path, text: str, exc: ValidationError) -> str:
 def _pattern_words(loc: tuple[str, ...]) -> str:
     if loc[-1] == "base_url":
         return "an http:// or https:// URL"
-    if len(loc) == 2 and loc[0] == "environments":
-        return "an environment name: letters, digits, '_', '.', '-'"
+    if loc[0] == "environments" and loc[2:] == ("[key]",):
+        return (
+            f"environment names must match {_ENV_NAME}: a letter or digit, then letters, "
+            "digits, '_', '.' or '-'"
+        )
     return "a variable name like MY_VAR"
 
 

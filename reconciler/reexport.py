@@ -135,8 +135,8 @@ def describe(notice: Notice) -> str:
         "replaced": "the live value differs from what its ${...} resolves to: the live value "
         "replaces it (the interpolation is gone)",
         "removed": "the live resource no longer has this field: it goes, with its ${...}",
-        "secret_kept": "the live value differs from what its ${secret:...} resolves to: the "
-        "entry stays (export never writes a secret into a file); update the secret, or apply",
+        "secret_kept": "the live value differs, and the entry holds a ${secret:...}, so it was "
+        "kept (export never writes a secret into a file); update the entry, or apply",
         "unresolved_kept": "cannot tell whether the live value equals its ${...} (a variable "
         "is not set: pass it with --var or --var-file): the entry stays",
     }[notice.outcome]

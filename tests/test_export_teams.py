@@ -385,8 +385,8 @@ def test_a_secret_that_differs_is_kept_and_never_written(
     write(out, {"configs.yaml": SECRET_CONFIGS})
     result = export(db, out, *given)
     outcome = (
-        "the live value differs from what its ${secret:...} resolves to: the entry stays (export "
-        "never writes a secret into a file); update the secret, or apply"
+        "the live value differs, and the entry holds a ${secret:...}, so it was kept (export "
+        "never writes a secret into a file); update the entry, or apply"
         if given
         else "cannot tell whether the live value equals its ${...} (a variable is not set: pass "
         "it with --var or --var-file): the entry stays"

@@ -238,3 +238,58 @@ def test_history_sends_only_reads_and_never_the_key(
     assert writes == {"POST": 0, "PATCH": 0, "DELETE": 0}
     assert "~ prompt greeter v0 → v1" in outputs[4]
     assert all(KEY not in output for output in outputs)
+
+
+HOOKED = """\
+configs:
+  - name: desk
+    evi_version: "3"
+    webhooks:
+      - url: https://hooks.example.com/evi?token=${secret:HOOK_TOKEN}
+        events: [chat_started]
+"""
+OLD_TOKEN, NEW_TOKEN = "tok-5be01f9d22", "tok-c3a87e0416"
+
+
+@pytest.fixture
+def rotated(tmp_path: Path) -> tuple[Path, Path]:
+    """desk v0 calls its webhook with ``OLD_TOKEN``; v1, after the secret was rotated, with
+    ``NEW_TOKEN``. The manifests' root, and the account."""
+    root, account = tmp_path / "hooked", tmp_path / "hooked.sqlite"
+    root.mkdir()
+    (root / "evi.yaml").write_text(HOOKED, encoding="utf-8")
+    for token in (OLD_TOKEN, NEW_TOKEN):
+        result = run(
+            "apply", str(root), f"--var=HOOK_TOKEN={token}", "--emulator", str(account),
+            "--auto-approve",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    return root, account
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_with_the_manifests_no_token_is_shown_old_or_current(
+    rotated: tuple[Path, Path], fmt: str
+) -> None:
+    root, account = rotated
+    shown = history(
+        account, "configs/desk", str(root), f"--var=HOOK_TOKEN={NEW_TOKEN}", "--format", fmt
+    )
+    assert OLD_TOKEN not in shown and NEW_TOKEN not in shown
+    if fmt == "text":
+        assert (
+            '~ webhooks[0].url: "https://hooks.example.com/evi?token=(secret; differs)" → '
+            '"https://hooks.example.com/evi?token=(secret)"'
+        ) in shown
+    else:
+        (field,) = json.loads(shown)["entries"][0]["fields"]
+        assert field["before"] == "https://hooks.example.com/evi?token=(secret; differs)"
+
+
+def test_without_the_manifests_values_are_shown_as_hume_holds_them(
+    rotated: tuple[Path, Path],
+) -> None:
+    """Documented: history alone cannot know which values are secrets."""
+    _, account = rotated
+    shown = history(account, "configs/desk")
+    assert OLD_TOKEN in shown and NEW_TOKEN in shown

@@ -109,6 +109,12 @@ def test_malformed_toml_is_located_without_a_traceback(project: Project) -> None
             "2: environments.staging.vars.my-var.[key]: 'my-var' is not allowed here (a variable name like MY_VAR)",
         ),
         (
+            '[environments."bad name"]\napi_key_env = "K"\n',
+            "1: environments.bad name.[key]: 'bad name' is not allowed here (environment names "
+            "must match ^[A-Za-z0-9][A-Za-z0-9_.-]*$: a letter or digit, then letters, digits, "
+            "'_', '.' or '-')",
+        ),
+        (
             '[environments.staging]\n\napi_key_env = "HUME KEY"\n',
             "3: environments.staging.api_key_env: 'HUME KEY' is not allowed here (a variable name like MY_VAR)",
         ),
@@ -210,3 +216,21 @@ def test_a_saved_plan_finds_the_project_file_of_its_manifests(
     assert applied.exit_code == 0, applied.output
     assert project.names("staging") == ["greeter"]
     assert project.names("production") == []
+
+
+def test_a_saved_plan_applied_away_from_its_manifests_says_where_to_apply_it(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan names its manifests relative to where plan ran: elsewhere, --env cannot find
+    their evictl.toml, and the message says why rather than "no environments are defined"."""
+    saved = tmp_path / "s.json"
+    monkeypatch.chdir(project.root.parent)
+    planned = evictl("plan", project.root.name, "--env", "staging", "--out", saved)
+    assert planned.exit_code == 0, planned.output
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert error("apply", saved, "--env", "staging") == (
+        f"{saved}: the manifests it was made from ({project.root.name}) are not here; "
+        "apply it from the directory `evictl plan` ran in"
+    )
+    assert project.names("staging") == []

@@ -17,6 +17,7 @@ from reconciler.manifest import Manifests
 from reconciler.rollback import restore
 from reconciler.workflow import Connection
 from tests.apply_support import InProcess, evictl, inventory, live, pins, with_client
+from tests.conftest import KEY, RunningEmulator
 from tests.plan_support import write
 
 FIRST = """\
@@ -95,8 +96,11 @@ def test_a_prompt_rolls_back_and_drift_then_calls_it_ahead(
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
         "Rollback of prompt 'greeter' to v0: a new version with its settings, on top of live v1.\n"
+        "Values are shown as Hume holds them: without manifests (PATH), evictl cannot tell which "
+        "are secrets.\n"
         '  ~ prompt "greeter": new version (live v1)\n'
     )
+    assert "Its values are written as Hume holds them: no manifest entry (PATH)" in result.stdout
     assert "[1/1] done    prompt greeter: new_version → v2" in result.stdout
     assert "prompt 'greeter' v2 now repeats v0." in result.stdout
     assert entry(result.stdout) == "prompts:\n  - name: greeter\n    text: Hello\n"
@@ -167,30 +171,104 @@ def live_version(account: Connection, kind: str, name: str, version: int) -> Liv
     return with_client(account, lambda client: client.get_version(kind, found.id, version))
 
 
-def test_with_the_manifests_the_entry_names_what_they_define_and_masks_their_secrets(
+HOOKED = FIRST + (
+    "    webhooks:\n"
+    "      - url: https://hooks.example.com/evi?token=${secret:HOOK_TOKEN}  # rotated monthly\n"
+    "        events: [chat_started]\n"
+)
+OLD_TOKEN, NEW_TOKEN = "tok-8f2e61c3a9", "tok-77d04be5c1"
+
+
+def hooked_account(tmp_path: Path, db: Path, second_token: str) -> Path:
+    """desk v0 with its webhook's token ``OLD_TOKEN``, v1 with nudges and ``second_token``;
+    the manifests' root (v1's)."""
+    root = write(tmp_path / "m", HOOKED)
+    applied = evictl(
+        "apply", root, f"--var=HOOK_TOKEN={OLD_TOKEN}", "--emulator", db, "--auto-approve"
+    )
+    assert applied.exit_code == 0, applied.output
+    write(root, HOOKED + "    nudges: {enabled: true, interval_secs: 30}\n")
+    token = f"--var=HOOK_TOKEN={second_token}"
+    applied = evictl("apply", root, token, "--emulator", db, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    return root
+
+
+def test_with_the_manifests_the_entry_names_what_they_define_and_keeps_their_secrets(
     tmp_path: Path, db: Path, account: Connection
 ) -> None:
-    hooked = FIRST + (
-        "    webhooks:\n"
-        "      - url: https://hooks.example.com/${secret:HOOK_TOKEN}\n"
-        "        events: [chat_started]\n"
-    )
-    root = write(tmp_path / "m", hooked)
-    secret = "--var=HOOK_TOKEN=tok-8f2e61c3a9"
-    assert evictl("apply", root, secret, "--emulator", db, "--auto-approve").exit_code == 0
-    write(root, hooked + "    nudges: {enabled: true, interval_secs: 30}\n")
-    assert evictl("apply", root, secret, "--emulator", db, "--auto-approve").exit_code == 0
+    root = hooked_account(tmp_path, db, OLD_TOKEN)
+    secret = f"--var=HOOK_TOKEN={OLD_TOKEN}"
 
     result = evictl(
         "rollback", "configs/desk", root, secret, "--to", "0", "--emulator", db, "--auto-approve"
     )
 
     assert result.exit_code == 0, result.output
-    assert "tok-8f2e61c3a9" not in result.output
+    assert OLD_TOKEN not in result.output
     assert "To keep it, the manifests must say (the entry at evi.yaml:9)" in result.stdout
+    assert "Hume holds them" not in result.stdout
     printed = entry(result.stdout)
+    assert "(secret)" not in printed
     assert "    prompt: greeter\n    tools: [lookup]\n" in printed
-    assert "url: https://hooks.example.com/(secret)" in printed
+    assert (
+        "url: https://hooks.example.com/evi?token=${secret:HOOK_TOKEN}  # rotated monthly\n"
+    ) in printed
+    assert "warning" not in result.stdout
+    kept = write(tmp_path / "kept", FIRST.split("configs:")[0])
+    write(kept, printed, "configs.yaml")
+    planned = evictl("plan", kept, secret, "--emulator", db)
+    assert planned.exit_code == 0, planned.output
+    assert "No changes" in planned.stdout
+
+
+@pytest.mark.parametrize("applied", [True, False], ids=["rotated-and-applied", "rotated-since"])
+def test_a_secret_rotated_since_is_never_printed_and_the_entry_keeps_it(
+    tmp_path: Path, db: Path, account: Connection, applied: bool
+) -> None:
+    """v0 holds the old token; the secret now resolves to the new one (applied to v1, or not
+    yet): neither token is printed, the plan masks the slot, and the entry keeps
+    ``${secret:HOOK_TOKEN}`` with a warning naming the field."""
+    root = hooked_account(tmp_path, db, NEW_TOKEN if applied else OLD_TOKEN)
+
+    result = evictl(
+        "rollback", "configs/desk", root, f"--var=HOOK_TOKEN={NEW_TOKEN}", "--to", "0",
+        "--emulator", db, "--auto-approve",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    for token in (OLD_TOKEN, NEW_TOKEN):
+        assert token not in result.stdout and token not in result.stderr
+    if applied:
+        assert "https://hooks.example.com/evi?token=(secret)" in result.stdout  # the plan
+    printed = entry(result.stdout)
+    assert "(secret)" not in printed
+    assert "url: https://hooks.example.com/evi?token=${secret:HOOK_TOKEN}" in printed
+    assert (
+        "warning: evi.yaml:15: configs/desk: webhooks[0].url: v0 holds another value here than "
+        "the entry's ${secret:...} resolves to now"
+    ) in result.stdout
+    desk = live(account, "configs", "desk")
+    assert desk.webhooks[0]["url"] == f"https://hooks.example.com/evi?token={OLD_TOKEN}"
+
+
+def test_json_masks_a_rotated_secret_in_the_plan_and_the_entry(
+    tmp_path: Path, db: Path, account: Connection
+) -> None:
+    root = hooked_account(tmp_path, db, NEW_TOKEN)
+
+    result = evictl(
+        "rollback", "configs/desk", root, f"--var=HOOK_TOKEN={NEW_TOKEN}", "--to", "0",
+        "--emulator", db, "--auto-approve", "--format", "json",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert OLD_TOKEN not in result.stdout and NEW_TOKEN not in result.stdout
+    document = json.loads(result.stdout)
+    assert "${secret:HOOK_TOKEN}" in document["manifest"]
+    assert [(n["field"], n["outcome"]) for n in document["notices"]] == [
+        ("webhooks[0].url", "secret_kept")
+    ]
 
 
 def test_the_latest_version_is_nothing_to_do(db: Path, account: Connection, second: Path) -> None:
@@ -328,3 +406,54 @@ def test_a_rollback_to_what_the_manifests_say_leaves_them_nothing_to_change(
     assert "prompt 'greeter'" not in drift.stdout
     # a config pins prompt versions: it still pins v1, not the rollback's v3, until an apply
     assert drift.stdout.startswith("  ! config 'desk': pinned to an older version")
+
+
+def test_no_usage_reads_no_chats(
+    tmp_path: Path, emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config's rollback reads its chats for the live-traffic note, unless ``--no-usage``."""
+    monkeypatch.setenv("HUME_API_KEY", KEY)
+    for name, text in (("first", FIRST), ("second", SECOND)):
+        root = write(tmp_path / name, text)
+        applied = evictl("apply", root, "--base-url", emulator.url, "--auto-approve")
+        assert applied.exit_code == 0, applied.output
+
+    def chat_reads(*flags: str) -> list[str]:
+        before = len(httpx.get(f"{emulator.url}/_emulator/requests").json()["requests"])
+        result = evictl(
+            "rollback", "configs/desk", "--to", "0", "--base-url", emulator.url,
+            "--auto-approve", *flags,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        log = httpx.get(f"{emulator.url}/_emulator/requests").json()["requests"][before:]
+        return [entry["path"] for entry in log if entry["path"].startswith("/v0/evi/chats")]
+
+    assert chat_reads("--no-usage") == []
+    back = evictl(
+        "rollback", "configs/desk", "--to", "1", "--base-url", emulator.url, "--auto-approve"
+    )
+    assert back.exit_code == 0, back.output
+    assert chat_reads() != []
+
+
+def test_an_old_value_that_no_longer_fits_the_entry_is_masked_whole(
+    tmp_path: Path, db: Path, account: Connection
+) -> None:
+    """v0 called another host with the old token: where its secret sits in that value cannot be
+    told from the entry's template, so the plan masks all of it."""
+    root = write(tmp_path / "m", HOOKED.replace("hooks.example.com", "old-hooks.example.com"))
+    token = f"--var=HOOK_TOKEN={OLD_TOKEN}"
+    assert evictl("apply", root, token, "--emulator", db, "--auto-approve").exit_code == 0
+    write(root, HOOKED)
+    token = f"--var=HOOK_TOKEN={NEW_TOKEN}"
+    assert evictl("apply", root, token, "--emulator", db, "--auto-approve").exit_code == 0
+
+    result = evictl(
+        "rollback", "configs/desk", root, token, "--to", "0", "--emulator", db, "--auto-approve"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert OLD_TOKEN not in result.output and NEW_TOKEN not in result.output
+    assert '~ webhooks[0].url: "(secret; differs)" → "(secret)"' in result.stdout
+    assert "token=${secret:HOOK_TOKEN}" in entry(result.stdout)
+    assert "warning: evi.yaml:15: configs/desk: webhooks[0].url: v0 holds" in result.stdout

@@ -1,8 +1,10 @@
 """``evictl history KIND/NAME``: every version of one live resource and what each one changed.
 
-History is of the live resource, found by name in its kind's listing: it needs no manifests
-(PATH only locates ``hume-facts.json``, as for plan). Read-only, like drift: the client refuses
-any request but a GET before sending it.
+History is of the live resource, found by name in its kind's listing: it needs no manifests.
+PATH, if given, is the manifest root: its secrets are masked (by value, and where its entry for
+the resource substitutes one, whatever an old version holds there), and ``hume-facts.json`` is
+looked for there, as for plan. Read-only, like drift: the client refuses any request but a GET
+before sending it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ import click
 
 from reconciler import addresses
 from reconciler import history as histories
-from reconciler.cli.options import NO_COLOR, connection_options, format_option
+from reconciler.cli.options import (
+    NO_COLOR,
+    connection_options,
+    format_option,
+    manifest_options,
+)
 from reconciler.client import HumeClient
 from reconciler.drift import read_only
 from reconciler.errors import UserError
@@ -31,6 +38,7 @@ RENDERERS = {"text": render.as_text, "json": render.as_json}
 @NO_COLOR
 @click.argument("target", metavar="KIND/NAME")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
+@manifest_options
 @connection_options
 @format_option(list(RENDERERS))
 @click.option("--limit", type=click.IntRange(min=1), help="Show only the newest N versions.")
@@ -40,6 +48,7 @@ RENDERERS = {"text": render.as_text, "json": render.as_json}
 def history(
     target: str,
     path: Path | None,
+    variables: dict[str, str],
     connection: Connection,
     fmt: str,
     limit: int | None,
@@ -48,14 +57,23 @@ def history(
     """Show every version of the live resource KIND/NAME (e.g. prompts/greeter), newest first,
     with what each changed from the version before it (read-only).
 
-    PATH, the manifest root, is only where hume-facts.json is looked for (default: here).
+    PATH, your manifest root (optional), masks its secrets in the output and locates
+    hume-facts.json (default: here). Without it, values are shown as Hume stores them.
     """
+    from reconciler.lookup import described_by
+    from reconciler.manifest import Manifests, load_manifests
+
     if limit is not None and diff is not None:
         raise UserError("--limit and --diff do not go together: --diff shows one comparison")
     kind_name, name = addresses.split(target, "history")
+    known = load_manifests(path, variables) if path is not None else Manifests()
     connection.use_facts(path or Path("."))
-    document = asyncio.run(_read(connection, KINDS[kind_name], name, limit, diff))
-    click.echo(RENDERERS[fmt](document))
+    kind = KINDS[kind_name]
+    document = asyncio.run(_read(connection, kind, name, limit, diff))
+    entry = described_by(known, kind, document.name)
+    spans = entry.secret_spans if entry is not None else ()
+    document = histories.masked(document, spans, known.redact)
+    click.echo(RENDERERS[fmt](document, known.redact))
 
 
 async def _read(

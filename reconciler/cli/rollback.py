@@ -16,13 +16,14 @@ from reconciler.cli.options import (
     connection_options,
     format_option,
     manifest_options,
+    traffic_options,
 )
 from reconciler.errors import UserError
 from reconciler.manifest import Manifests
 from reconciler.planner.plan import Plan
 from reconciler.render import rollback as view
 from reconciler.rollback import rollback as run_rollback
-from reconciler.workflow import Connection
+from reconciler.workflow import Connection, Traffic
 
 
 @click.command(name="rollback")
@@ -34,6 +35,7 @@ from reconciler.workflow import Connection
 )
 @manifest_options
 @connection_options
+@traffic_options
 @AUTO_APPROVE
 @format_option(["text", "json"])
 def rollback(
@@ -42,6 +44,7 @@ def rollback(
     version: int,
     variables: dict[str, str],
     connection: Connection,
+    traffic: Traffic,
     auto_approve: bool,
     fmt: str,
 ) -> None:
@@ -60,13 +63,13 @@ def rollback(
 
     def approve(desired: Manifests, plan: Plan) -> bool:
         if fmt == "text":
-            click.echo(desired.redact(view.intro(plan, version)))
+            click.echo(desired.redact(view.intro(plan, version, manifests=path is not None)))
         return console.approve(desired, plan)
 
     known, result = asyncio.run(
         run_rollback(
             target, version, connection, manifests=path, variables=variables,
-            approve=approve, report=console.report,
+            approve=approve, report=console.report, traffic=traffic,
         )
     )  # fmt: skip
     if fmt == "json":

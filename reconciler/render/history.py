@@ -1,7 +1,8 @@
 """A resource's history as people and machines read it: text (a terminal) and JSON.
 
-There are no manifests behind a history, so nothing is known to be a ``${secret:...}``: values
-are shown as Hume stores them (made terminal-safe). The API key is never part of them.
+Values are shown as Hume stores them (made terminal-safe), redacted with ``redact``: with the
+manifests (PATH), their secrets' values; without, nothing is known to be a ``${secret:...}``. The
+API key is never part of them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import click
 
 from reconciler.history import Entry, History, Pin, PinChange
 from reconciler.kinds import KINDS
-from reconciler.render import _show, _version, field_lines, redacted
+from reconciler.planner.plan import redact_tree
+from reconciler.render import Redact, _show, _version, field_lines, redacted
 from reconciler.terminal import safe_line
 
 
@@ -69,9 +71,9 @@ def _title(document: History) -> str:
     return f"{subject}: {count} version{'' if total == 1 else 's'}, newest first"
 
 
-def as_text(document: History) -> str:
+def as_text(document: History, redact: Redact = str) -> str:
     """The history for a terminal; colour is added here and stripped by click off a TTY."""
-    document = redacted(document, str)
+    document = redacted(document, redact)
     out = [click.style(_title(document), bold=True), ""]
     for entry in document.entries:
         out.append(click.style(_headline(entry), fg="yellow", bold=True))
@@ -84,7 +86,7 @@ _NOT_SHOWN = {"entries": {"__all__": {"fields": {"__all__": {"reference"}}}}}
 """A history's settings changes are never references (those are ``pins``)."""
 
 
-def as_json(document: History) -> str:
+def as_json(document: History, redact: Redact = str) -> str:
     """The history document, ``format_version`` 1 (``reconciler.history.History``)."""
-    data = document.model_dump(mode="json", exclude=_NOT_SHOWN)
+    data = redact_tree(document.model_dump(mode="json", exclude=_NOT_SHOWN), redact)
     return json.dumps(data, indent=2, ensure_ascii=False)

@@ -4,10 +4,12 @@ say to keep it. The plan itself is shown by ``render.text``, as apply shows it."
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import KINDS
 from reconciler.planner.plan import Plan, redact_tree
+from reconciler.reexport import Notice, describe
 from reconciler.render import Redact
 from reconciler.terminal import safe
 
@@ -15,15 +17,29 @@ if TYPE_CHECKING:  # the result type lives with the orchestration, which does I/
     from reconciler.rollback import Rollback
 
 
-def intro(plan: Plan, version: int) -> str:
-    """The lines above a rollback's plan: which resource, back to which version, and a warning
-    for each prompt or tool reference the restored version would drop."""
+_AS_HUME_HOLDS_THEM = (
+    "Values are shown as Hume holds them: without manifests (PATH), evictl cannot tell which "
+    "are secrets."
+)
+
+_NO_ENTRY = (
+    "Its values are written as Hume holds them: no manifest entry (PATH) says which are secrets. "
+    "Write any credential as ${secret:NAME} before you commit it."
+)
+
+
+def intro(plan: Plan, version: int, *, manifests: bool = True) -> str:
+    """The lines above a rollback's plan: which resource, back to which version, a warning for
+    each prompt or tool reference the restored version would drop, and, without ``manifests``,
+    that nothing is masked as a secret."""
     change = plan.changes[0]
     pins = " and exact pins" if KINDS[change.kind].refs else ""
     lines = [
         f"Rollback of {change.singular} {change.name!r} to v{version}: a new version with its "
         f"settings{pins}, on top of live v{change.live_version}."
     ]
+    if not manifests:
+        lines.append(_AS_HUME_HOLDS_THEM)
     for field in change.fields:
         after, before = _count(field.after), _count(field.before)
         if field.reference and after < before:
@@ -70,10 +86,24 @@ def as_text(result: Rollback, redact: Redact) -> str:
             "",
             *(f"  {line}" for line in result.manifest.splitlines()),
             "",
+            *(_notice(notice, result.to_version) for notice in result.notices),
+            *([] if result.defined_at else [_NO_ENTRY]),
             f"Until they do, `evictl drift` reports {what} as ahead, and `evictl apply` of the "
             "manifests would undo the rollback.",
         ]
     return redact(safe("\n".join(lines)))
+
+
+def _notice(notice: Notice, version: int) -> str:
+    """A value the entry could not simply take (as re-export says it), never the value."""
+    if notice.outcome != "secret_kept":
+        return f"warning: {describe(notice)}"
+    return (
+        f"warning: {notice.file}:{notice.line}: {notice.address}: {notice.field}: v{version} "
+        "holds another value here than the entry's ${secret:...} resolves to now (a secret "
+        "rotated since, say): the entry keeps its ${secret:...}, so an apply of the manifests "
+        "sets what it resolves to"
+    )
 
 
 def as_json(result: Rollback, redact: Redact) -> str:
@@ -90,5 +120,6 @@ def as_json(result: Rollback, redact: Redact) -> str:
         "manifest": result.manifest,
         "defined_at": result.defined_at,
         "described": result.described,
+        "notices": [asdict(notice) for notice in result.notices],
     }
     return json.dumps(redact_tree(document, redact), indent=2, ensure_ascii=False)
