@@ -114,12 +114,13 @@ def is_https_url(url: str) -> bool:
         return False
 
 
-def _merge(default: Any, given: Any) -> Any:
-    """``given`` over ``default``: nulls and omissions take the default, mappings merge per key."""
+def _merge(default: Any, given: Any, share: bool = False) -> Any:
+    """``given`` over ``default``: nulls and omissions take the default (a copy, unless
+    ``share``), mappings merge per key."""
     if given is None:
-        return copy.deepcopy(default)
+        return default if share else copy.deepcopy(default)
     if isinstance(default, dict) and isinstance(given, dict):
-        merged = {key: _merge(value, given.get(key)) for key, value in default.items()}
+        merged = {key: _merge(value, given.get(key), share) for key, value in default.items()}
         merged.update({key: value for key, value in given.items() if key not in default})
         return merged
     return given
@@ -130,19 +131,23 @@ def fill_defaults(
     body: dict[str, Any],
     previous: dict[str, Any] | None = None,
     defaults: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    share: bool = False,
 ) -> dict[str, Any]:
     """The version the server stores for ``body``: defaults filled, inherited fields carried over.
 
     ``previous`` is the body of the resource's latest version, when ``body`` is a new version of it.
     ``defaults`` replaces ``SERVER_DEFAULTS`` (a facts file learned by ``evictl probe``, or an
-    emulator playing a Hume that differs).
+    emulator playing a Hume that differs). ``share`` leaves the defaults' own values in the result
+    instead of copies, for a caller that only reads it (the canonicaliser, ten thousand times a
+    plan); a mutated result would then change the defaults.
     """
     filled = dict(body)
     if previous is not None:
         for path in INHERITED_FIELDS.get(kind, ()):
             _inherit(filled, previous, path)
     for field, default in (defaults or SERVER_DEFAULTS)[kind].items():
-        filled[field] = _merge(default, filled.get(field))
+        filled[field] = _merge(default, filled.get(field), share)
     return filled
 
 

@@ -19,9 +19,6 @@ import json
 from functools import cache
 from typing import Any
 
-from deepdiff import DeepDiff
-from deepdiff.helper import notpresent
-
 from reconciler.hume import facts, spec
 from reconciler.kinds import KINDS
 
@@ -86,20 +83,31 @@ def _find_object_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
 
 def _project(schema: dict[str, Any] | None, value: Any) -> Any:
     """Keep the keys the schema defines, recursively; drop nulls; round floats."""
-    if isinstance(value, float):
-        return round(value, FLOAT_DIGITS)
+    if isinstance(value, dict):
+        obj = _object_schema(schema) if schema else None
+        if obj is None:
+            return {
+                key: _project(None, item) if isinstance(item, _NESTED) else item
+                for key, item in value.items()
+                if item is not None
+            }
+        props = obj["properties"]
+        return {
+            key: _project(props[key], item) if isinstance(item, _NESTED) else item
+            for key, item in value.items()
+            if key in props and item is not None
+        }
     if isinstance(value, list):
         items = _resolve(schema).get("items") if schema else None
-        return [_project(items, item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    obj = _object_schema(schema) if schema else None
-    props = obj["properties"] if obj else {key: None for key in value}
-    return {
-        key: _project(props[key], item)
-        for key, item in value.items()
-        if key in props and item is not None
-    }
+        return [_project(items, item) if isinstance(item, _NESTED) else item for item in value]
+    if isinstance(value, float):
+        return round(value, FLOAT_DIGITS)
+    return value
+
+
+_NESTED = (dict, list, float)
+"""What ``_project`` changes; anything else (strings, integers, booleans) is kept as it is, and
+not calling it for those saves a call per leaf (a large plan has hundreds of thousands)."""
 
 
 def _sort_unordered(value: Any, path: list[str], key: str | None) -> Any:
@@ -127,7 +135,7 @@ def content(
     one value (a voice by id or by name), each side is compared in the form the user wrote.
     """
     descriptor = KINDS[kind]
-    filled = facts.fill_defaults(kind, body, defaults=_defaults)
+    filled = facts.fill_defaults(kind, body, defaults=_defaults, share=True)  # _project copies
     projected = _project(spec.component(descriptor.posted_schema), filled)
     for key in _NOT_CONTENT:
         projected.pop(key, None)
@@ -149,10 +157,14 @@ def differences(desired: Any, live: Any) -> dict[str, tuple[Any, Any]]:
 
     Paths read like the manifest (``language_model.temperature``, ``webhooks[0].url``).
     Canonical values are already rounded, so plain equality settles the common no-change case
-    before DeepDiff (which costs ~1 ms a resource) is asked where they differ.
+    before DeepDiff (which costs ~1 ms a resource) is asked where they differ. It is imported
+    only then, so a plan with no changes never pays for loading it.
     """
     if desired == live:
         return {}
+    from deepdiff import DeepDiff
+    from deepdiff.helper import notpresent
+
     diff = DeepDiff(
         live,
         desired,

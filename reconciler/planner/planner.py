@@ -9,7 +9,6 @@ apply (the cascade), and records that as typed reasons and ``depends_on`` edges.
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import hashlib
 import json
@@ -61,11 +60,12 @@ def _spell_out_inherited(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     if not inherited:
         return body
     defaults = canonical.server_defaults(kind)
-    body = copy.deepcopy(body)
+    body = dict(body)
     for *parents, leaf in inherited:
         target, default = body, defaults
         for key in parents:
-            target = target.setdefault(key, {})
+            target[key] = dict(target.get(key, {}))  # copies only the path it writes to
+            target = target[key]
             default = default.get(key) or {}
         if target.get(leaf) is None:
             target[leaf] = default.get(leaf)
@@ -266,6 +266,7 @@ class _Planner:
         moves off it) are a note: a client that asks for such a version gets a broken config.
         """
         users, older = [], []
+        gone = {c.id for c in self.changes.values() if "delete" in c.actions}  # every version
         for kind in referencing(change.kind):
             for live in self.live.of_kind(kind.name):
                 if any(ref.id == change.id for ref in kind.live_references(live)):
@@ -274,21 +275,33 @@ class _Planner:
             for version in self.live.history.get(kind.name, ()):
                 latest = self.by_id[kind.name].get(version.id)
                 pins = any(ref.id == change.id for ref in kind.live_references(version))
-                if pins and latest is not None and version.version < latest.version:
+                older_one = latest is not None and version.version < latest.version
+                if pins and older_one and version.id not in gone:
                     older.append(f"{kind.address(version.name)} v{version.version}")
         stuck, still = [], []
         for kind, live in users:
-            if self.moves_off(kind, live, change, chosen):
-                older.append(f"{kind.address(live.name)} v{live.version}")  # older after apply
-            else:
+            if not self.moves_off(kind, live, change, chosen):
                 stuck.append(f"{kind.singular} {live.name!r} (v{live.version})")
                 still.append(f"{kind.address(live.name)} v{live.version}")
+            elif live.id not in gone:
+                older.append(f"{kind.address(live.name)} v{live.version}")  # older after apply
         if stuck and strict:
+            pruned = next((r for r in change.reasons if isinstance(r, OwnedNotDescribed)), None)
+            why = (
+                f"is owned by [ownership] ({', '.join(pruned.globs)}) but in no manifest"
+                if pruned
+                else "is marked absent"
+            )
+            keep = (
+                "describe it in the manifests or narrow [ownership]"
+                if pruned
+                else "keep the resource"
+            )
             raise PlanError(
-                f"{change.source}: {change.singular} {change.name!r} is marked absent, but live "
+                f"{change.source}: {change.singular} {change.name!r} {why}, but live "
                 f"{', '.join(stuck)} still use{'s' if len(stuck) == 1 else ''} it: change "
                 f"{'it' if len(stuck) == 1 else 'them'} in this plan (or in Hume) first, "
-                "or keep the resource"
+                f"or {keep}"
             )
         notes: list[Note] = [StillUsed(users=tuple(still))] if still else []
         if older:
@@ -474,12 +487,17 @@ ABSENT = "absent"
 
 def _state(live: LiveVersion) -> str:
     """What a saved plan remembers of a live resource: its name, version and last edit."""
-    return json.dumps([live.name, live.version, live.modified_on], ensure_ascii=False)
+    return _JSON([live.name, live.version, live.modified_on])
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
+"""``json.dumps(value, ensure_ascii=False)``, without building an encoder per call (once per
+resource read)."""
 
 
 def fingerprint(reads: dict[str, str]) -> str:
     """sha256 of what a plan read: the same reads, the same plan."""
-    text = json.dumps(sorted(reads.items()), ensure_ascii=False)
+    text = _JSON(sorted(reads.items()))
     return f"sha256:{hashlib.sha256(text.encode()).hexdigest()}"
 
 

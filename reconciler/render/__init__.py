@@ -325,6 +325,13 @@ def redacted(model: M, redact: Redact) -> M:
     return type(model).model_validate(data)
 
 
+def _shown(plan: Plan) -> Plan:
+    """Only what a report shows: the pending and unreadable changes, not the unchanged ones nor
+    what the plan read, so that redacting a 10,000-resource plan with no changes costs nothing."""
+    changes = tuple(change for change in plan.changes if change.actions or change.unreadable)
+    return plan.model_copy(update={"changes": changes, "reads": {}})
+
+
 def _unreadable(change: Change) -> str:
     where = f"  [{change.source}]" if change.source else ""
     return (
@@ -349,7 +356,7 @@ def text(
     plan: Plan, redact: Redact, *, environment: str | None = None, command: str = "plan"
 ) -> str:
     """The plan for a terminal; colour is added here and stripped by click off a TTY."""
-    plan = redacted(plan, redact)
+    plan = redacted(_shown(plan), redact)
     out = heading(command, environment)
     out += [
         click.style(f"  {_unreadable(change)}", fg="red", bold=True) for change in plan.unreadable
@@ -368,7 +375,7 @@ def markdown(
 ) -> str:
     """A PR comment readable at a glance: the summary, a table of the changed resources (what
     and why), then one collapsible ```diff block per resource, which GitHub colours."""
-    plan = redacted(plan, redact)
+    plan = redacted(_shown(plan), redact)
     out = [f"### {title or report_title('plan', environment)}", "", f"**{plan.summary()}**", ""]
     out += [f"- {html.escape(_unreadable(change), quote=False)}" for change in plan.unreadable]
     if plan.pending:
