@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from reconciler.errors import UserError
 from reconciler.kinds import REGISTRY, Kind, LiveVersion, address
 from reconciler.manifest import Manifests
+from reconciler.planner.planner import only_one
 from reconciler.snapshot import Snapshot
 
 FORMAT_VERSION = 1
@@ -81,14 +81,7 @@ def outputs(manifests: Manifests, live: Snapshot) -> Outputs:
             if resource.absent:
                 continue
             matches = [item for item in live.of_kind(kind.name) if item.name == resource.name]
-            if len(matches) > 1:
-                ids = ", ".join(item.id for item in matches)
-                raise UserError(
-                    f"{resource.source}: {len(matches)} live {kind.name} are named "
-                    f"{resource.name!r} ({ids}); evictl identifies resources by name: rename or "
-                    "delete the extras in Hume"
-                )
-            item = matches[0] if matches else None
+            item = only_one(kind, resource.name, matches, resource.source)
             found.append(
                 Output(
                     kind=kind.name,

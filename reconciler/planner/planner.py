@@ -88,6 +88,20 @@ def _hide_secrets(
     return field.model_copy(update={"before": before, "after": after})
 
 
+def only_one(
+    kind: Kind, name: str, found: Sequence[LiveVersion], source: object
+) -> LiveVersion | None:
+    """The one live ``kind`` resource named ``name`` among ``found``; two is an error naming
+    ``source``, because evictl identifies resources by name."""
+    if len(found) > 1:
+        ids = ", ".join(item.id for item in found)
+        raise PlanError(
+            f"{source}: {len(found)} live {kind.name} are named {name!r} ({ids}); evictl "
+            "identifies resources by name: rename or delete the extras in Hume"
+        )
+    return found[0] if found else None
+
+
 class Ownership(NamedTuple):
     """What the manifests own (the project file's ``[ownership]``): live resources whose names
     match ``globs`` and that no manifest describes are deleted."""
@@ -128,16 +142,9 @@ class _Planner:
     def find(self, kind: Kind, resource: Resource) -> LiveVersion | None:
         """The live resource: by name, else by a previous name; two candidates is an error."""
         for name in (resource.name, *resource.previous_names):
-            found = self.by_name[kind.name].get(name, [])
-            if len(found) > 1:
-                ids = ", ".join(item.id for item in found)
-                raise PlanError(
-                    f"{resource.source}: {len(found)} live {kind.name} are named {name!r} "
-                    f"({ids}); evictl identifies resources by name: rename or delete the extras "
-                    "in Hume"
-                )
-            if found:
-                return found[0]
+            found = only_one(kind, name, self.by_name[kind.name].get(name, []), resource.source)
+            if found is not None:
+                return found
         return None
 
     def plan_resource(self, kind: Kind, resource: Resource) -> Change:
