@@ -229,3 +229,30 @@ def test_snapshot_reads_each_kind_through_its_list_pages(
     assert p7.prompt_expansion == {"enabled": True}
     assert {config.prompt.name for config in snapshot.of_kind("configs")} == {"p0"}
     assert [tool.name for tool in snapshot.of_kind("configs")[0].tools] == ["t0", "t1"]
+
+
+def test_snapshot_shares_the_versions_configs_embed_with_their_own_listing(
+    emulator: RunningEmulator, api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A config's embedded prompt or tool, when it is the listed version, is that very model
+    (memory, at 10,000 resources); an older pinned version stays the config's own."""
+    monkeypatch.setenv("HUME_API_KEY", KEY)
+    prompt_id = api.post("/v0/evi/prompts", json={"name": "p", "text": "t"}).json()["id"]
+    tool_id = api.post("/v0/evi/tools", json={"name": "w", "parameters": "{}"}).json()["id"]
+    for name, version in (("old", 0), ("new", 1)):
+        if version:
+            api.post(f"/v0/evi/prompts/{prompt_id}", json={"text": "t2"}).raise_for_status()
+        body = {
+            "name": name,
+            "evi_version": "3",
+            "prompt": {"id": prompt_id, "version": version},
+            "tools": [{"id": tool_id, "version": 0}],
+        }
+        api.post("/v0/evi/configs", json=body).raise_for_status()
+    snapshot = _snapshot(emulator)
+    (prompt,), (tool,) = snapshot.of_kind("prompts"), snapshot.of_kind("tools")
+    configs = {config.name: config for config in snapshot.of_kind("configs")}
+    assert configs["new"].prompt is prompt
+    assert configs["old"].prompt is not prompt
+    assert (configs["old"].prompt.version, configs["old"].prompt.text) == (0, "t")
+    assert configs["old"].tools[0] is configs["new"].tools[0] is tool

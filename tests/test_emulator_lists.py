@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
 import pytest
 
-from tests.test_emulator_resources import create_prompt
+from reconciler.emulator.embedded import EMBEDDED_BASE_URL, embedded_transport
+from tests.test_emulator_configs import create_config
+from tests.test_emulator_resources import create_prompt, create_tool
 
 
 @pytest.fixture
@@ -64,3 +69,54 @@ def test_name_filter_is_exact(api: httpx.Client, prompts: list[dict]) -> None:
 def test_empty_kind_lists_nothing(api: httpx.Client) -> None:
     page = api.get("/v0/evi/tools", params={"page_size": 100}).json()
     assert (page["tools_page"], page["total_pages"]) == ([], 0)
+
+
+def _config_page(api: httpx.Client) -> dict:
+    (config,) = api.get("/v0/evi/configs").json()["configs_page"]
+    return config
+
+
+def test_listings_show_what_changed_since_the_last_listing(api: httpx.Client) -> None:
+    """List items are encoded once per stored state (``views.Encoded``): a new version of what a
+    config follows, a rename and a description patch each show in the next listing."""
+    prompt, tool = create_prompt(api, "p"), create_tool(api, "t")
+    config = create_config(
+        api, prompt={"id": prompt["id"]}, tools=[{"id": tool["id"], "version": 0}]
+    )
+    before = _config_page(api)
+    assert (before["prompt"]["text"], before["tools"][0]["name"]) == ("Hello", "t")
+    assert _config_page(api) == before  # read again, unchanged
+    api.post(f"/v0/evi/prompts/{prompt['id']}", json={"text": "Hello again"})
+    api.patch(f"/v0/evi/tools/{tool['id']}", json={"name": "t2"})
+    api.patch(f"/v0/evi/configs/{config['id']}/version/0", json={"version_description": "d"})
+    after = _config_page(api)
+    assert after["prompt"]["text"] == "Hello again"
+    assert after["prompt"]["version"] == 1
+    assert after["tools"][0]["name"] == "t2"
+    assert after["version_description"] == "d"
+    listed = api.get("/v0/evi/tools").json()["tools_page"]
+    assert [t["name"] for t in listed] == ["t2"]
+
+
+def test_a_listing_sees_writes_made_by_another_process(tmp_path: Path) -> None:
+    """Two emulators on one file (two processes in embedded mode): each one's encoded items are
+    keyed by what is stored, so one never serves the other's stale state."""
+    db = tmp_path / "shared.sqlite"
+
+    async def run() -> list[str]:
+        names = []
+        transports = [embedded_transport(db), embedded_transport(db)]
+        clients = [
+            httpx.AsyncClient(
+                transport=t, base_url=EMBEDDED_BASE_URL, headers={"X-Hume-Api-Key": "k"}
+            )
+            for t in transports
+        ]
+        async with clients[0] as first, clients[1] as second:
+            created = (await first.post("/v0/evi/prompts", json={"name": "a", "text": "t"})).json()
+            names.append((await first.get("/v0/evi/prompts")).json()["prompts_page"][0]["name"])
+            await second.patch(f"/v0/evi/prompts/{created['id']}", json={"name": "b"})
+            names.append((await first.get("/v0/evi/prompts")).json()["prompts_page"][0]["name"])
+        return names
+
+    assert asyncio.run(run()) == ["a", "b"]

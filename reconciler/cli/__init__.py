@@ -7,10 +7,13 @@ under ``reconciler.cli``, imported when that command runs (see ``LazyGroup``).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
+import types
 from collections.abc import Mapping
+from importlib.machinery import ModuleSpec
 from typing import Any, NamedTuple
 
 import click
@@ -20,6 +23,25 @@ from reconciler import __version__
 from reconciler.cli.options import NO_COLOR
 from reconciler.errors import UserError
 from reconciler.terminal import safe
+
+
+class _NoHttpxCommandLine:
+    """httpx imports its own command line (``httpx._main``: rich and pygments, 40 ms and 6 MB)
+    whenever it is imported, and evictl never runs it. This import hook answers that import with
+    an empty module, so httpx defines a stub ``main`` instead, as it does when those packages are
+    not installed. Nothing is imported until httpx is."""
+
+    def find_spec(self, name: str, path: object, target: object = None) -> ModuleSpec | None:
+        return ModuleSpec(name, self) if name == "httpx._main" else None
+
+    def create_module(self, spec: ModuleSpec) -> None:
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
+
+
+sys.meta_path.insert(0, _NoHttpxCommandLine())
 
 
 class Lazy(NamedTuple):
@@ -213,3 +235,7 @@ def main() -> None:
             raise
         click.echo(safe(_error_message(exc)), err=True)
         sys.exit(1)
+    finally:
+        # The interpreter's last garbage collection, on its way out, would walk every object the
+        # command left (a 10,000-resource plan: ~0.08 s) to free nothing the exit does not.
+        gc.freeze()

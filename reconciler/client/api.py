@@ -216,24 +216,48 @@ class HumeClient:
         items = next((v for k, v in body.items() if k.endswith("_page")), None) or []
         return items, body.get("total_pages")
 
-    async def _all_pages(self, path: str, params: dict[str, Any]) -> list[dict]:
-        """Page 0, then the rest concurrently; stop at ``total_pages`` or an empty page."""
-        items, total = await self._page(path, 0, params)
-        if not items:
+    async def _all_pages(
+        self, path: str, params: dict[str, Any], each: Callable[[list[Any]], list[Any]] = list
+    ) -> list[Any]:
+        """Page 0, then the rest concurrently; stop at ``total_pages`` or an empty page.
+
+        ``each`` turns a page's items into what is kept as soon as the page arrives: 4,000
+        configs held as parsed JSON until the last page came were a sixth of a plan's peak memory.
+        """
+
+        async def page(number: int) -> tuple[list[Any], bool, int | None]:
+            items, total = await self._page(path, number, params)
+            return each(items), bool(items), total
+
+        items, more, total = await page(0)
+        if not more:
             return []
         if total is None:
             number = 1
-            while page := (await self._page(path, number, params))[0]:
-                items += page
+            while (found := await page(number))[1]:
+                items += found[0]
                 number += 1
             return items
-        for page, _ in await asyncio.gather(
-            *(self._page(path, number, params) for number in range(1, total))
-        ):
-            if not page:
+        for found, more, _ in await asyncio.gather(*(page(n) for n in range(1, total))):
+            if not more:
                 break
-            items += page
+            items += found
         return items
+
+    async def _versions(
+        self, kind: str, path: str, params: dict[str, Any], where: str
+    ) -> list[LiveVersion]:
+        """Every page of a listing of ``kind``, as models (``_valid``), page by page."""
+        nulls = 0
+
+        def models(items: list[Any]) -> list[LiveVersion]:
+            nonlocal nulls
+            nulls += sum(item is None for item in items)
+            return [_model(kind, item, where) for item in items if item is not None]
+
+        found = await self._all_pages(path, params, models)
+        _warn_nulls(where, nulls)
+        return found
 
     async def list(
         self, kind: str, *, latest_only: bool = True, name: str | None = None
@@ -242,13 +266,16 @@ class HumeClient:
         params: dict[str, Any] = {"restrict_to_most_recent": _flag(latest_only)}
         if name is not None:
             params["name"] = name
-        items = await self._all_pages(f"/v0/evi/{kind}", params)
-        return _valid(kind, items, f"the {kind} listing")
+        return await self._versions(kind, f"/v0/evi/{kind}", params, f"the {kind} listing")
 
     async def list_versions(self, kind: str, id_: str) -> list[LiveVersion]:
         """Every version of one resource, oldest first."""
-        items = await self._all_pages(f"/v0/evi/{kind}/{id_}", {"restrict_to_most_recent": "false"})
-        versions = _valid(kind, items, f"the versions of {KINDS[kind].singular} {id_}")
+        versions = await self._versions(
+            kind,
+            f"/v0/evi/{kind}/{id_}",
+            {"restrict_to_most_recent": "false"},
+            f"the versions of {KINDS[kind].singular} {id_}",
+        )
         return sorted(versions, key=lambda v: v.version)
 
     async def voices(self, provider: str = "CUSTOM_VOICE") -> list[dict[str, Any]]:
@@ -361,10 +388,13 @@ class HumeClient:
 def _valid(kind: str, items: list[Any], where: str) -> list[LiveVersion]:
     """List items as models, tolerating what the official SDKs say Hume may send: a null item
     (skipped), and null entries in an item's embedded lists (dropped), each with a warning."""
-    skipped = sum(item is None for item in items)
+    _warn_nulls(where, sum(item is None for item in items))
+    return [_model(kind, item, where) for item in items if item is not None]
+
+
+def _warn_nulls(where: str, skipped: int) -> None:
     if skipped:
         log.warning("%s had %d null item(s); skipped", where, skipped)
-    return [_model(kind, item, where) for item in items if item is not None]
 
 
 def _model(kind: str, item: dict[str, Any], where: str) -> LiveVersion:

@@ -14,6 +14,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, TypeVar
 
 from fastjsonschema import JsonSchemaValueException
@@ -132,6 +133,7 @@ class Emulator:
         self.rate_limit = settings.rate_limit
         self.log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.counts: Counter[str] = Counter()
+        self.encoded = views.Encoded()
 
     # The pipeline
 
@@ -226,6 +228,12 @@ class Emulator:
             )
             handler = _CHAT_HANDLERS.get(op.operation_id) or _HANDLERS[(op.method, _depth(op.path))]
             status, body = handler(self, call)
+            if self.settings.check_responses:
+                spec.compiled_check(op.response_ref)(
+                    body.envelope if isinstance(body, _Page) else body
+                )
+        except JsonSchemaValueException as exc:
+            return _error(500, "Emulator Bug", f"response breaks the spec: {exc.message}")
         except BodyTooLarge:
             return _too_large()
         except Invalid as exc:
@@ -234,11 +242,8 @@ class Emulator:
             return _error(404, "Not Found", str(exc))
         except NameTaken as exc:
             return _error(409, "Conflict", str(exc))
-        if self.settings.check_responses:
-            try:
-                spec.compiled_check(op.response_ref)(body)
-            except JsonSchemaValueException as exc:
-                return _error(500, "Emulator Bug", f"response breaks the spec: {exc.message}")
+        if isinstance(body, _Page):
+            return Response(body.encode(), status, media_type="application/json")
         return JSONResponse(body, status)
 
     def _record(self, method: str, path: str, status: int | str) -> None:
@@ -247,8 +252,9 @@ class Emulator:
 
     # Handlers: one per (method, depth of path)
 
-    def list_resources(self, call: Call) -> tuple[int, dict[str, Any]]:
-        """``GET /{kind}`` and ``GET /{kind}/{id}``: a page of versions."""
+    def list_resources(self, call: Call) -> tuple[int, _Page]:
+        """``GET /{kind}`` and ``GET /{kind}/{id}``: a page of versions, its items encoded (and
+        checked against the spec) once per distinct state by ``views.Encoded``."""
         page_number, page_size = page_params(call.query)
         latest_only = bool_param(
             call.query.get("restrict_to_most_recent"),
@@ -265,13 +271,10 @@ class Emulator:
             name=call.query.get("name") if call.id is None else None,
             id_=call.id,
         )
-        items = views.views(self.store, page.items, public=False)
-        return 200, {
-            f"{call.kind}_page": items,
-            "page_number": page_number,
-            "page_size": page_size,
-            "total_pages": page.total_pages,
-        }
+        check = _item_check(call.op) if self.settings.check_responses else None
+        items = self.encoded.items(self.store, page.items, public=False, check=check)
+        envelope = {"page_number": page_number, "page_size": page_size}
+        return 200, _Page(f"{call.kind}_page", items, {**envelope, "total_pages": page.total_pages})
 
     def list_chats(self, call: Call) -> tuple[int, dict[str, Any]]:
         """``GET /chats``: a page of the chats seeded through ``POST /_emulator/chats``."""
@@ -461,6 +464,34 @@ async def _settings(
         return _invalid([Problem(("body", name), msg, "value_error") for name, msg in errors])
 
 
+@dataclass(frozen=True)
+class _Page:
+    """A listing's body, its items already JSON text (``views.Encoded``)."""
+
+    key: str
+    """``configs_page``."""
+    items: list[str]
+    rest: dict[str, Any]
+    """``page_number``, ``page_size``, ``total_pages``."""
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        """The body without its items: what the response check reads (items are checked one
+        by one when encoded)."""
+        return {self.key: [], **self.rest}
+
+    def encode(self) -> bytes:
+        """The whole body, byte for byte as ``JSONResponse`` would write it."""
+        return f'{{"{self.key}":[{",".join(self.items)}],{views.encode(self.rest)[1:]}'.encode()
+
+
+@cache
+def _item_check(op: spec.Operation) -> Callable[[Any], Any]:
+    """The compiled check of one item of a listing's page (the page schema's item ``$ref``)."""
+    page = spec.resolve(op.response_ref)["properties"][f"{op.kind}_page"]
+    return spec.compiled_check(spec.SPEC_URI + page["items"]["$ref"])
+
+
 def _depth(template: str) -> int:
     """0 for ``/{kind}``, 1 for ``/{kind}/{id}``, 2 for ``/{kind}/{id}/version/{version}``."""
     return template.count("{")
@@ -472,7 +503,7 @@ def _version_param(value: str | None) -> int | None:
     return int_param(value, ("path", "version"), default=0, low=0)
 
 
-_Handler = Callable[[Emulator, Call], tuple[int, dict[str, Any]]]
+_Handler = Callable[[Emulator, Call], tuple[int, dict[str, Any] | _Page]]
 _HANDLERS: dict[tuple[str, int], _Handler] = {
     ("GET", 0): Emulator.list_resources,
     ("POST", 0): Emulator.create,

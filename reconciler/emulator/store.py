@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,22 @@ class Version:
     created_on: int
     modified_on: int
     body: dict[str, Any]
+    raw: str = field(default="", compare=False, repr=False)
+    """The body as stored (JSON text), when read from the database: with the other fields, all
+    that a response built from this version depends on (``views.Encoded`` keys on it)."""
+
+    @property
+    def row(self) -> tuple[str, str, str, int, int, int, str]:
+        """Everything stored for this version, hashable."""
+        return (
+            self.kind,
+            self.id,
+            self.name,
+            self.version,
+            self.created_on,
+            self.modified_on,
+            self.raw,
+        )
 
 
 @dataclass(frozen=True)
@@ -133,6 +149,19 @@ class Store:
         if self.path != ":memory:":
             self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(_SCHEMA)
+        self._bodies: dict[str, dict[str, Any]] = {}
+
+    _BODIES_KEPT = 50_000
+
+    def _body(self, raw: str) -> dict[str, Any]:
+        """A stored body parsed, once per distinct text: every listing reads every body, and
+        parsing them was a fifth of serving a page. Shared between reads, so read only."""
+        body = self._bodies.get(raw)
+        if body is None:
+            if len(self._bodies) >= self._BODIES_KEPT:
+                self._bodies.clear()
+            body = self._bodies[raw] = json.loads(raw)
+        return body
 
     def close(self) -> None:
         """Release the database (the file, if any, keeps the state)."""
@@ -164,7 +193,7 @@ class Store:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [
-            Version(kind, id_, name, version, created, modified, json.loads(body))
+            Version(kind, id_, name, version, created, modified, self._body(body), body)
             for kind, id_, name, version, created, modified, body in rows
         ]
 
@@ -214,28 +243,28 @@ class Store:
         return Page(items, math.ceil(count / page_size))
 
     def get_many(self, refs: set[tuple[str, int | None]]) -> dict[tuple[str, int | None], Version]:
-        """Many ``(id, version)`` references at once (``None``: latest), in at most two queries.
+        """Many ``(id, version)`` references at once (``None``: latest), in one query.
 
         A page of configs embeds a prompt and tools each; one query per reference made config
-        pages the emulator's slowest response.
+        pages the emulator's slowest response. The query looks the ids up by index and keeps
+        their latest and the pinned version numbers (a superset, narrowed here): matching
+        ``(id, version)`` pairs as row values made SQLite scan every version.
         """
+        if not refs:
+            return {}
+        ids = sorted({id_ for id_, _ in refs})
+        numbers = sorted({number for _, number in refs if number is not None})
+        where = f"r.id IN ({', '.join('?' for _ in ids)}) AND (v.version = r.latest"
+        where += f" OR v.version IN ({', '.join('?' for _ in numbers)}))" if numbers else ")"
+        latest_of = f"{_SELECT.replace(' FROM ', ', r.latest FROM ', 1)} WHERE {where}"
+        with self._lock:
+            rows = self._db.execute(latest_of, (*ids, *numbers)).fetchall()
         found: dict[tuple[str, int | None], Version] = {}
-        pinned = [(id_, number) for id_, number in refs if number is not None]
-        latest = [id_ for id_, number in refs if number is None]
-        if pinned:
-            values = ", ".join("(?, ?)" for _ in pinned)
-            args = tuple(part for pair in pinned for part in pair)
-            rows = self._rows(f"{_SELECT} WHERE (v.id, v.version) IN (VALUES {values})", args)
-            found.update({(row.id, row.version): row for row in rows})
-        if latest:
-            marks = ", ".join("?" for _ in latest)
-            where = f"r.id IN ({marks}) AND v.version = r.latest"
-            found.update(
-                {
-                    (row.id, None): row
-                    for row in self._rows(f"{_SELECT} WHERE {where}", tuple(latest))
-                }
-            )
+        for *row, latest in rows:
+            id_, version, body = row[1], row[3], row[6]
+            keys = [(id_, version), *([(id_, None)] if version == latest else [])]
+            if wanted := [key for key in keys if key in refs]:
+                found.update(dict.fromkeys(wanted, Version(*row[:6], self._body(body), body)))
         return found
 
     def exists(self, kind: str, id_: str) -> bool:

@@ -114,13 +114,13 @@ def is_https_url(url: str) -> bool:
         return False
 
 
-def _merge(default: Any, given: Any, share: bool = False) -> Any:
+def merge(default: Any, given: Any, share: bool = False) -> Any:
     """``given`` over ``default``: nulls and omissions take the default (a copy, unless
     ``share``), mappings merge per key."""
     if given is None:
         return default if share else copy.deepcopy(default)
     if isinstance(default, dict) and isinstance(given, dict):
-        merged = {key: _merge(value, given.get(key), share) for key, value in default.items()}
+        merged = {key: merge(value, given.get(key), share) for key, value in default.items()}
         merged.update({key: value for key, value in given.items() if key not in default})
         return merged
     return given
@@ -147,7 +147,7 @@ def fill_defaults(
         for path in INHERITED_FIELDS.get(kind, ()):
             _inherit(filled, previous, path)
     for field, default in (defaults or SERVER_DEFAULTS)[kind].items():
-        filled[field] = _merge(default, filled.get(field), share)
+        filled[field] = merge(default, filled.get(field), share)
     return filled
 
 

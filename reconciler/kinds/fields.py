@@ -282,6 +282,8 @@ class Loaded(BaseModel):
 
 def is_true(value: Any) -> bool:
     """Whether ``value`` reads as ``true`` the way a bool field would (``absent: "true"``)."""
+    if value is None or isinstance(value, bool):  # nearly always: asked twice per resource
+        return value is True
     try:
         return _BOOL.validate_python(value)
     except ValidationError:

@@ -7,6 +7,7 @@ reports all of them. The result, ``Manifests``, holds values only: later stages 
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path as FsPath
@@ -221,7 +222,8 @@ class _Load:
     def resource(self, file: FsPath, where: _Where, kind: str, index: int, raw: Any) -> None:
         prefix: Path = (kind, index)
         secret_spans: list[SecretSpan] = []
-        raw = self.interpolate(raw, prefix, where, secret_spans)
+        if "${" in _as_json(raw):
+            raw = self.interpolate(raw, prefix, where, secret_spans)
         if not isinstance(raw, dict):
             self.report(where, prefix, f"must be a mapping (a {KINDS[kind].singular})")
             return
@@ -335,6 +337,12 @@ class _Load:
             message = f"{shown} is {too_long(text)}"
         self.report(where, path, message)
         return None
+
+
+_as_json = json.JSONEncoder(ensure_ascii=False, default=repr).encode
+"""A parsed resource as JSON text, where ``${`` can only stand inside a string: one C-speed pass
+tells that a resource interpolates nothing, which walking it (a path per value) took a tenth of
+loading 10,000 resources to find."""
 
 
 def _readable(

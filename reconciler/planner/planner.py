@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import pickle
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -134,6 +135,7 @@ class _Planner:
         self.changes: dict[str, Change] = {}
         self.reads: dict[str, str] = {}
         self.unmanaged: dict[str, list[tuple[LiveVersion, dict[str, Any]]]] = {}
+        self.compared: dict[tuple[str, bytes, bytes], list[FieldChange]] = {}
         self.absent = {
             address(kind.name, r.name) for kind in REGISTRY for r in desired.of_kind(kind.name)
             if r.absent
@@ -377,9 +379,7 @@ class _Planner:
         differs from what the manifests resolve to.
         """
         settings = {key: value for key, value in have.items() if key not in kind.ref_fields}
-        desired = canonical.content(kind.name, body)
-        live = canonical.content(kind.name, settings, like=body)
-        changes = setting_changes(kind, live, desired)
+        changes = list(self.compare(kind, body, settings))
         for ref_field in kind.refs:
             after = [ref.pin for ref in refs if ref.planned.field == ref_field.field]
             live_refs = _listed(have.get(ref_field.field))
@@ -399,6 +399,29 @@ class _Planner:
                     )
                 )
         return sorted(changes, key=lambda change: change.path)
+
+    def compare(
+        self, kind: Kind, body: dict[str, Any], settings: dict[str, Any]
+    ) -> list[FieldChange]:
+        """``setting_changes`` between the desired body and the live settings, once per distinct
+        pair (pickled, an exact key): configs made from one template differ only in what they
+        reference, and canonicalising both sides was most of planning them."""
+        try:
+            key: tuple[str, bytes, bytes] | None = (
+                kind.name,
+                pickle.dumps(body),
+                pickle.dumps(settings),
+            )
+        except (pickle.PicklingError, TypeError, AttributeError):
+            key = None
+        found = self.compared.get(key) if key is not None else None
+        if found is None:
+            desired = canonical.content(kind.name, body)
+            live = canonical.content(kind.name, settings, like=body)
+            found = setting_changes(kind, live, desired)
+            if key is not None:
+                self.compared[key] = found
+        return found
 
     def stale_pins(
         self, kind: Kind, have: dict[str, Any], refs: Sequence[_Resolved]

@@ -39,7 +39,6 @@ from reconciler.planner.plan import (
     redact_tree,
 )
 from reconciler.terminal import safe
-from reconciler.yamlwrite import as_yaml
 
 Redact = Callable[[str], str]
 _SYMBOL = {"create": "+", "delete": "-"}
@@ -243,6 +242,8 @@ def _whole(value: Any, *, parse: bool = False) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict | list):
+        from reconciler.yamlwrite import as_yaml  # ruamel.yaml, only for a change that shows one
+
         return as_yaml(value)
     return json.dumps(value, ensure_ascii=False)
 
