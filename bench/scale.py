@@ -18,8 +18,10 @@ Three figures per size, each the median of ``--runs``:
   start-up, imports, load, fetch, plan and rendering. Wall time from spawn to exit; peak RSS from
   ``os.wait4`` (that child's own ``ru_maxrss``, not the emulator's).
 - **stages** (in this process, imports already paid): load, fetch and the pure plan, each timed
-  with ``time.perf_counter`` (``plan_benchmark.timed_stages``), under the garbage collector
-  setting the command runs with (``reconciler.aio``), so that they add up to what it spends.
+  alone with ``time.perf_counter`` (``plan_benchmark.timed_stages``), under the garbage collector
+  setting the command runs with (``reconciler.aio``). The command itself reads the listings while
+  the manifests load (``workflow.loaded_while_listing``), so the stages add up to more than
+  **process** minus start-up.
 - **fetch vs floor**: the floor is ``pages x latency / concurrency``, what the listing would cost
   with zero CPU if every page could be in flight at once within the client's concurrency.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -31,19 +31,19 @@ async def fetch_snapshot(
     detail_of: Mapping[str, Iterable[str]] | None = None,
     history_of: Iterable[str] = (),
     voices: bool = False,
+    listed: Awaitable[dict[str, list[LiveVersion]]] | None = None,
 ) -> Snapshot:
     """Read the account; ``detail_of`` names, per kind, the resources to read in full,
-    ``history_of`` the kinds whose every version (not only the latest) is listed, and ``voices``
-    whether the custom voices are read too."""
+    ``history_of`` the kinds whose every version (not only the latest) is listed, ``voices``
+    whether the custom voices are read too, and ``listed`` is ``latest_listings`` already under
+    way (the workflow starts it while the manifests load)."""
     names = {kind: set(wanted) for kind, wanted in (detail_of or {}).items()}
     kinds = tuple(history_of)
-    listed, history, custom = await asyncio.gather(
-        asyncio.gather(*(_listing(client, kind.name) for kind in REGISTRY)),
+    by_kind, history, custom = await asyncio.gather(
+        latest_listings(client) if listed is None else listed,
         asyncio.gather(*(_listing(client, kind, every_version=True) for kind in kinds)),
         _custom_voices(client) if voices else asyncio.sleep(0, None),
     )
-    by_kind = dict(zip((kind.name for kind in REGISTRY), listed, strict=True))
-    _share_embedded(by_kind)
     wanted = [
         (kind, item)
         for kind, items in by_kind.items()
@@ -72,6 +72,15 @@ async def fetch_snapshot(
         },
         history={kind: tuple(items) for kind, items in zip(kinds, history, strict=True)},
     )
+
+
+async def latest_listings(client: HumeClient) -> dict[str, list[LiveVersion]]:
+    """Every kind's listing of latest versions (what every snapshot reads, whatever the manifests
+    say), embedded versions shared as soon as the last page is in (``_share_embedded``)."""
+    listed = await asyncio.gather(*(_listing(client, kind.name) for kind in REGISTRY))
+    by_kind = dict(zip((kind.name for kind in REGISTRY), listed, strict=True))
+    _share_embedded(by_kind)
+    return by_kind
 
 
 def _share_embedded(listed: dict[str, list[LiveVersion]]) -> None:

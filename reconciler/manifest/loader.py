@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -60,11 +60,22 @@ def load_manifests(
 
     Raises ``ManifestErrors`` (all problems, sorted) or ``UserError`` (no manifests at all).
     """
+    *_, manifests = load_in_steps(path, variables)
+    assert manifests is not None, "the last step is the result"
+    return manifests
+
+
+def load_in_steps(
+    path: str | os.PathLike[str], variables: Mapping[str, str] | None = None
+) -> Iterator[Manifests | None]:
+    """``load_manifests`` in steps: None after each file, then the result. The workflow runs its
+    event loop between steps, so the account's listings are read while the manifests load."""
     root, files = _discover(FsPath(path))
     load = _Load(root, os.environ if variables is None else variables)
     for file, display in files:
         load.file(file, display)
-    return load.finish()
+        yield None
+    yield load.finish()
 
 
 def _discover(path: FsPath) -> tuple[FsPath, list[tuple[FsPath, str]]]:

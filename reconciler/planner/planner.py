@@ -193,7 +193,6 @@ class _Planner:
         reasons = [*cascade, *self.stale_pins(kind, have, refs)] if fields else []
         old = canonical.description(have.get("version_description"))
         new = canonical.description(body.get("version_description"))
-        description = FieldChange(path="version_description", before=old, after=new)
         notes = []
         if fields:
             actions.append("new_version")
@@ -206,7 +205,11 @@ class _Planner:
             **base,
             actions=tuple(actions),
             fields=tuple(_hide_secrets(f, resource.secret_spans, redact) for f in fields),
-            description=_hide_secrets(description, resource.secret_spans, redact)
+            description=_hide_secrets(
+                FieldChange(path="version_description", before=old, after=new),
+                resource.secret_spans,
+                redact,
+            )
             if old != new
             else None,
             reasons=tuple(reasons),
