@@ -10,22 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from tests.test_plan_cli import AFTER, BEFORE, TOKEN, Workspace, write
+from tests.test_plan_cli import workspace as workspace  # the fixture: one change of each kind
 
 GFM = MarkdownIt("commonmark").enable("table")
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Workspace:
-    """``BEFORE`` applied, ``AFTER`` written: a text diff, a parameters diff, a create..."""
-    space = Workspace(tmp_path)
-    space.apply(BEFORE)
-    write(space.root, AFTER)
-    return space
 
 
 def fences(markdown: str) -> list[Token]:
