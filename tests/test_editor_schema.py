@@ -28,6 +28,19 @@ def properties(schema: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any
             yield model, name, prop
 
 
+def nested_properties(node: Any, where: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every property anywhere in the schema, inside ``anyOf`` branches too: editors show any
+    of them on hover."""
+    if isinstance(node, dict):
+        for name, prop in node.get("properties", {}).items():
+            yield f"{where}.{name}", prop
+        for key, value in node.items():
+            yield from nested_properties(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from nested_properties(value, f"{where}[{index}]")
+
+
 def spec_descriptions(node: Any) -> Iterator[str]:
     """Every description the spec document holds."""
     if isinstance(node, dict):
@@ -44,6 +57,7 @@ def test_every_property_has_a_description() -> None:
     found = list(properties(SCHEMA))
     assert len(found) > 60
     assert [f"{model}.{name}" for model, name, prop in found if not prop.get("description")] == []
+    assert [where for where, prop in nested_properties(SCHEMA) if not prop.get("description")] == []
 
 
 def test_descriptions_the_models_do_not_give_are_the_specs_words() -> None:

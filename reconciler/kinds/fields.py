@@ -203,12 +203,18 @@ def _name_to_reference(value: Any) -> Any:
 ReferenceField = Annotated[Reference, BeforeValidator(_name_to_reference), _NameOrMapping]
 
 
+ABSENT_ONLY = "The resource must not exist remotely: then it needs no other field."
+
+
 def required_unless_absent(*groups: tuple[str, ...]) -> Callable[[dict[str, Any]], None]:
     """JSON Schema: ``groups`` (one field of each) are required unless ``absent: true``."""
 
     def extra(schema: dict[str, Any]) -> None:
         schema["anyOf"] = [
-            {"required": ["absent"], "properties": {"absent": {"const": True}}},
+            {
+                "required": ["absent"],
+                "properties": {"absent": {"const": True, "description": ABSENT_ONLY}},
+            },
             {"allOf": [{"anyOf": [{"required": [name]} for name in group]} for group in groups]}
             if len(groups) > 1 or len(groups[0]) > 1
             else {"required": list(groups[0])},
