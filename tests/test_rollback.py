@@ -19,6 +19,8 @@ from reconciler.workflow import Connection
 from tests.apply_support import InProcess, evictl, inventory, live, pins, with_client
 from tests.conftest import KEY, RunningEmulator
 from tests.plan_support import write
+from tests.test_apply_cli import account as account  # fixtures: the embedded account
+from tests.test_apply_cli import db as db
 
 FIRST = """\
 prompts:
@@ -51,16 +53,6 @@ configs:
     tools: [lookup]
     nudges: {enabled: true, interval_secs: 30}
 """
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "e.sqlite"
-
-
-@pytest.fixture
-def account(db: Path) -> Connection:
-    return Connection(emulator=db)
 
 
 @pytest.fixture
