@@ -27,9 +27,8 @@ from reconciler.client import ApiError, HumeClient, ResponseLost
 from reconciler.client.snapshot import active_chats
 from reconciler.kinds import KINDS, LiveVersion
 from reconciler.planner import canonical
-from reconciler.planner.guard import active_in_words
+from reconciler.planner.guard import WAIT, active_in_words
 from reconciler.planner.plan import Change, Plan
-from reconciler.snapshot import ChatUsage
 from reconciler.terminal import safe_line
 
 Status = Literal["done", "conflict", "failed", "skipped"]
@@ -180,10 +179,7 @@ class _Run:
         if "delete" in change.actions and KINDS[kind].chats and not self.allow_active_chats:
             active = await active_chats(client, change.id)
             if active:
-                usage = ChatUsage(active=active)
-                raise Busy(
-                    f"{active_in_words(change, usage)} now; wait, or pass --allow-active-chats"
-                )
+                raise Busy(f"{active_in_words(change, active)} now; {WAIT}")
 
     async def check_foreign(
         self, change: Change, pin: tuple[str, int]

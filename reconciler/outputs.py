@@ -17,6 +17,8 @@ The JSON document (``format_version`` 1) is ``Outputs.model_dump(mode="json")``:
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from pydantic import BaseModel, ConfigDict
 
 from reconciler.kinds import REGISTRY, Kind, LiveVersion, address
@@ -77,11 +79,13 @@ def outputs(manifests: Manifests, live: Snapshot) -> Outputs:
     }
     found = []
     for kind in REGISTRY:
+        named: dict[str, list[LiveVersion]] = defaultdict(list)
+        for item in live.of_kind(kind.name):
+            named[item.name].append(item)
         for resource in manifests.of_kind(kind.name):
             if resource.absent:
                 continue
-            matches = [item for item in live.of_kind(kind.name) if item.name == resource.name]
-            item = only_one(kind, resource.name, matches, resource.source)
+            item = only_one(kind, resource.name, named.get(resource.name, []), resource.source)
             found.append(
                 Output(
                     kind=kind.name,

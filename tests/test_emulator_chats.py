@@ -140,6 +140,11 @@ def test_chats_that_start_together_keep_their_seeding_order(api: httpx.Client) -
         ({"page_size": "101"}, [["query", "page_size"]]),
         ({"page_number": "-1"}, [["query", "page_number"]]),
         ({"ascending_order": "maybe"}, [["query", "ascending_order"]]),
+        ({"status": "DONE", "page_size": "0"}, [["query", "page_size"], ["query", "status"]]),
+        (
+            {"ascending_order": "maybe", "page_number": "-1"},
+            [["query", "page_number"], ["query", "ascending_order"]],
+        ),
     ],
 )
 def test_bad_query_parameters_are_422_naming_each(

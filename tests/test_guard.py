@@ -230,3 +230,10 @@ def test_a_cascade_reads_the_accounts_recent_chats_once(
     assert notes == {f"desk{n}": {0: [2], 3: [1]}.get(n, []) for n in range(6)}
     log = api.get("/_emulator/requests").json()["requests"][before:]
     assert len([r for r in log if r["path"] == "/v0/evi/chats"]) == 1  # not one per config
+
+
+def test_one_active_chat_reads_in_the_singular() -> None:
+    from reconciler import render
+
+    words = render.note(ActiveChats(versions=((1, 1),)), "config")
+    assert words.startswith(f"1 active chat (v1 {X}1) loses its config")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
+from reconciler import aio
 from reconciler.cli.console import ApplyConsole, finish_apply
 from reconciler.cli.options import (
     AUTO_APPROVE,
@@ -52,7 +52,7 @@ def apply_command(
             "--format json prints no plan to confirm: pass --auto-approve (or a plan file)"
         )
     console = ApplyConsole(fmt, ask=not (saved or auto_approve), environment=connection.environment)
-    manifests, result, outcomes = asyncio.run(
+    manifests, result, outcomes = aio.run(
         apply_plan(
             source, variables, connection, targets=target, parallelism=parallelism,
             approve=console.approve, report=console.report, traffic=traffic,

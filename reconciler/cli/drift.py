@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
 import click
 
+from reconciler import aio
 from reconciler.cli.console import incomplete, report_words
 from reconciler.cli.options import account_command
 from reconciler.errors import UserError
@@ -34,7 +34,7 @@ def drift(
     ignore: tuple[str, ...],
 ) -> None:
     """Report where the account differs from the manifests (read-only). Exit 2 on drift."""
-    manifests, report = asyncio.run(drift_report(path, variables, connection, ignore))
+    manifests, report = aio.run(drift_report(path, variables, connection, ignore))
     click.echo(RENDERERS[fmt](report, manifests.redact, **report_words(fmt, connection)))
     if report.unreadable:
         raise UserError(incomplete(len(report.unreadable)))

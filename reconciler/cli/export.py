@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
+from reconciler import aio
 from reconciler.cli.options import NO_COLOR, connection_options, manifest_options
 from reconciler.kinds import NAMES
 from reconciler.terminal import safe
@@ -44,7 +44,7 @@ def export(
     from reconciler import export as exporter
     from reconciler.reexport import describe
 
-    report, notices = asyncio.run(
+    report, notices = aio.run(
         exporter.run(
             connection, out, names=names, kinds=kinds, variables=variables, dry_run=dry_run
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from reconciler import addresses
+from reconciler import addresses, aio
 from reconciler import history as histories
 from reconciler.cli.options import (
     NO_COLOR,
@@ -69,7 +69,7 @@ def history(
     known = load_manifests(path, variables) if path is not None else Manifests()
     connection.use_facts(path or Path("."))
     kind = KINDS[kind_name]
-    document = asyncio.run(_read(connection, kind, name, limit, diff))
+    document = aio.run(_read(connection, kind, name, limit, diff))
     entry = described_by(known, kind, document.name)
     spans = entry.secret_spans if entry is not None else ()
     document = histories.masked(document, spans, known.redact)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
+from reconciler import aio
 from reconciler.cli.options import account_command
 from reconciler.client.snapshot import fetch_snapshot
 from reconciler.drift import read_only
@@ -36,7 +36,7 @@ def output(path: Path, variables: dict[str, str], connection: Connection, fmt: s
 
     Exit 1 when the account lacks one (after listing it; env output then prints nothing).
     """
-    manifests, found = asyncio.run(read_outputs(path, variables, connection))
+    manifests, found = aio.run(read_outputs(path, variables, connection))
     click.echo(RENDERERS[fmt](found, manifests.redact))
     if found.missing:
         raise UserError(render.not_applied(found))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from reconciler import aio
 from reconciler.cli.options import NO_COLOR, connection_options
 from reconciler.terminal import safe
 from reconciler.workflow import Connection
@@ -30,7 +30,7 @@ def probe(connection: Connection, save: Path | None) -> None:
     """
     from reconciler.probe import run_probe
 
-    text, document, holds = asyncio.run(run_probe(connection))
+    text, document, holds = aio.run(run_probe(connection))
     click.echo(safe(text))
     if save is not None:
         save.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
+from reconciler import aio
 from reconciler.cli.console import ApplyConsole, finish_apply, incomplete
 from reconciler.cli.options import (
     AUTO_APPROVE,
@@ -62,7 +62,7 @@ def promote_command(
     environments = [project.environment(name) for name in (source, target)]
     accounts = [_account(environment, overrides) for environment in environments]
     console = ApplyConsole(fmt, ask=not auto_approve, environment=target, out=out)
-    done = asyncio.run(
+    done = aio.run(
         promote(
             path, *accounts, parallelism=parallelism,
             approve=console.approve, report=console.report, traffic=traffic,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
 import click
 
+from reconciler import aio
 from reconciler.applier import STATUSES, summary
 from reconciler.cli.console import ApplyConsole
 from reconciler.cli.options import (
@@ -66,7 +66,7 @@ def rollback(
             click.echo(desired.redact(view.intro(plan, version, manifests=path is not None)))
         return console.approve(desired, plan)
 
-    known, result = asyncio.run(
+    known, result = aio.run(
         run_rollback(
             target, version, connection, manifests=path, variables=variables,
             approve=approve, report=console.report, traffic=traffic,

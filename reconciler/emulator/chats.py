@@ -9,6 +9,7 @@ for chats (unlike the milliseconds of a version's ``created_on``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.emulator.checks import (
@@ -62,22 +63,35 @@ def _direction(ascending: bool) -> str:
     return "ASC" if ascending else "DESC"
 
 
-def list_chats(store: Store, query: dict[str, str]) -> dict[str, Any]:
-    """``GET /v0/evi/chats``: a page by start time, filtered by ``config_id`` and ``status``."""
-    page_number, page_size = page_params(query)
-    ascending = _ascending(query)
-    problems = []
-    config_id, status = query.get("config_id"), query.get("status")
-    if config_id is not None:
-        try:
-            config_id = uuid_param(config_id, ("query", "config_id"))
-        except Invalid as exc:
-            problems += exc.problems
+def _status(status: str | None) -> str | None:
     if status is not None and status not in STATUSES:
         msg = f"must be one of {', '.join(STATUSES)} (got {status!r})"
-        problems.append(Problem(("query", "status"), msg, "enum"))
+        raise Invalid([Problem(("query", "status"), msg, "enum")])
+    return status
+
+
+def _every(*reads: Callable[[], Any]) -> list[Any]:
+    """Each parameter read, or one ``Invalid`` naming every bad parameter at once."""
+    values, problems = [], []
+    for read in reads:
+        try:
+            values.append(read())
+        except Invalid as exc:
+            problems += exc.problems
     if problems:
         raise Invalid(problems)
+    return values
+
+
+def list_chats(store: Store, query: dict[str, str]) -> dict[str, Any]:
+    """``GET /v0/evi/chats``: a page by start time, filtered by ``config_id`` and ``status``."""
+    config_id, status = query.get("config_id"), query.get("status")
+    (page_number, page_size), ascending, config_id, status = _every(
+        lambda: page_params(query),
+        lambda: _ascending(query),
+        lambda: None if config_id is None else uuid_param(config_id, ("query", "config_id")),
+        lambda: _status(status),
+    )
     chats, total_pages = store.chats(
         page_number=page_number,
         page_size=page_size,

@@ -44,9 +44,14 @@ def watched(plan: Plan) -> list[Change]:
 
 
 TIMES = "\u00d7"
+WAIT = "wait, or pass --allow-active-chats"
+"""What to do about a delete the guard stops (plan and apply say the same)."""
 
 
-def active_chats(versions: tuple[tuple[int | None, int], ...]) -> str:
+Versions = tuple[tuple[int | None, int], ...]
+
+
+def chats_in_words(versions: Versions) -> str:
     """``3 active chats (v4 TIMES2, v5 TIMES1)``: how many, on which versions."""
     total = sum(count for _, count in versions)
     per_version = ", ".join(
@@ -55,9 +60,9 @@ def active_chats(versions: tuple[tuple[int | None, int], ...]) -> str:
     return f"{total} active chat{'' if total == 1 else 's'} ({per_version})"
 
 
-def active_in_words(change: Change, usage: ChatUsage) -> str:
+def active_in_words(change: Change, versions: Versions) -> str:
     """``config 'support-line' has 3 active chats (v4 TIMES2, v5 TIMES1)``."""
-    return f"{change.singular} {change.name!r} has {active_chats(usage.active)}"
+    return f"{change.singular} {change.name!r} has {chats_in_words(versions)}"
 
 
 def guard(plan: Plan, usage: Mapping[str, ChatUsage], *, allow_active: bool = False) -> Plan:
@@ -66,25 +71,18 @@ def guard(plan: Plan, usage: Mapping[str, ChatUsage], *, allow_active: bool = Fa
     ``usage`` maps addresses to what was read. A delete that ACTIVE chats use stops the plan
     (``PlanError``) unless ``allow_active``; then it carries an ``active_chats`` note.
     """
-    blocked = [
-        f"{change.source}: {active_in_words(change, usage[change.address])}"
-        for change in plan.pending
-        if "delete" in change.actions
-        and change.address in usage
-        and usage[change.address].active
-        and not allow_active
-    ]
-    if blocked:
-        raise PlanError("; ".join(blocked) + "; wait, or pass --allow-active-chats")
-    changes = []
+    changes, blocked = [], []
     for change in plan.changes:
         found = usage.get(change.address)
         notes: list[Note] = []
         if found is not None and "delete" in change.actions and found.active:
             notes.append(ActiveChats(versions=found.active))
+            blocked.append(f"{change.source}: {active_in_words(change, found.active)}")
         elif found is not None and "new_version" in change.actions and found.recent:
             notes.append(RecentChats(chats=found.recent, hours=found.hours, capped=found.capped))
         if notes:
             change = change.model_copy(update={"notes": (*change.notes, *notes)})
         changes.append(change)
+    if blocked and not allow_active:
+        raise PlanError(f"{'; '.join(blocked)}; {WAIT}")
     return plan.model_copy(update={"changes": tuple(changes)})

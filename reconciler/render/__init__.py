@@ -132,7 +132,9 @@ def note(value: Note, singular: str) -> str:
             f"clients that connect without {singular}_version get the new version"
         )
     if isinstance(value, ActiveChats):
-        return f"{guard.active_chats(value.versions)} lose their config (--allow-active-chats)"
+        one = sum(count for _, count in value.versions) == 1
+        loses = "loses its config" if one else "lose their config"
+        return f"{guard.chats_in_words(value.versions)} {loses} (--allow-active-chats)"
     if isinstance(value, StillUsed):
         return (
             f"live resources still use it; deleting it would break them: {', '.join(value.users)}"
