@@ -409,6 +409,8 @@ def _replace(container: Container, key: Key, value: Any, eol: str | None) -> Non
     own_eol, own_below = _split(_token(container, key))
     container[key] = value
     eol = own_eol if eol is None else eol
+    if eol and _flow(container):
+        container.fa.set_block_style()  # a comment cannot stand inside [ ] or { }
     if _block(value):
         _set(container, key, eol, own_below)
         _put_below(container, key, below)

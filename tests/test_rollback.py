@@ -377,6 +377,13 @@ def test_a_pin_deleted_before_is_left_out_by_hume_and_the_plan_warns(
         "since out of its answer: if v0 used one, the rollback drops it\n"
     ) in result.stdout
     assert '~ prompt: "greeter v1" → (none)' in result.stdout
+    document = json.loads(
+        evictl(
+            "rollback", "configs/desk", "--to", "0", "--emulator", db, "--format", "json",
+            "--auto-approve",
+        ).stdout
+    )  # fmt: skip
+    assert document["drops_references"] == ["prompt"]  # said in JSON too, not only in words
 
 
 def test_a_rollback_to_what_the_manifests_say_leaves_them_nothing_to_change(
@@ -449,3 +456,31 @@ def test_an_old_value_that_no_longer_fits_the_entry_is_masked_whole(
     assert '~ webhooks[0].url: "(secret; differs)" → "(secret)"' in result.stdout
     assert "token=${secret:HOOK_TOKEN}" in entry(result.stdout)
     assert "warning: evi.yaml:15: configs/desk: webhooks[0].url: v0 holds" in result.stdout
+
+
+TWO_TOOLS = """\
+tools:
+  - name: lookup
+    description: {text}
+    parameters: {{type: object}}
+  - name: weather
+    parameters: {{type: object}}
+configs:
+  - name: desk
+    evi_version: "3"
+    tools: [lookup, weather]
+"""
+
+
+def test_an_entry_whose_flow_list_gets_a_comment_turns_to_block_style(tmp_path: Path) -> None:
+    root, db = tmp_path / "m", tmp_path / "e.sqlite"
+    for text in ("Look it up", "Look it up, again"):
+        write(root, TWO_TOOLS.format(text=text))
+        assert evictl("apply", root, "--emulator", db, "--auto-approve").exit_code == 0
+    result = evictl(
+        "rollback", "configs/desk", root, "--to", "0", "--emulator", db, "--auto-approve"
+    )
+    assert result.exit_code == 0, result.output
+    entry = result.stdout[result.stdout.index("configs:") :]
+    assert "- {id: " in entry and '# tool "lookup" v0' in entry and "- weather" in entry
+    assert not any(line.startswith(",") for line in entry.splitlines())  # no [ ... # ...\n, ]

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import KINDS
-from reconciler.planner.plan import Plan, redact_tree
+from reconciler.planner.plan import FieldChange, Plan, redact_tree
 from reconciler.reexport import Notice, describe
 from reconciler.render import Redact
 from reconciler.terminal import safe
@@ -40,15 +40,24 @@ def intro(plan: Plan, version: int, *, manifests: bool = True) -> str:
     ]
     if not manifests:
         lines.append(_AS_HUME_HOLDS_THEM)
-    for field in change.fields:
+    for field in dropping(plan):
         after, before = _count(field.after), _count(field.before)
-        if field.reference and after < before:
-            lines.append(
-                f"! {field.path}: v{version} references {after or 'none'} where live "
-                f"v{change.live_version} references {before}. Hume leaves a version deleted "
-                f"since out of its answer: if v{version} used one, the rollback drops it"
-            )
+        lines.append(
+            f"! {field.path}: v{version} references {after or 'none'} where live "
+            f"v{change.live_version} references {before}. Hume leaves a version deleted "
+            f"since out of its answer: if v{version} used one, the rollback drops it"
+        )
     return safe("\n".join(lines))
+
+
+def dropping(plan: Plan) -> list[FieldChange]:
+    """The reference fields the restored version holds fewer references in than live does:
+    perhaps a pin to a version deleted since, which Hume leaves out of its answer."""
+    return [
+        field
+        for field in plan.changes[0].fields
+        if field.reference and _count(field.after) < _count(field.before)
+    ]
 
 
 def _count(pins: Any) -> int:
@@ -121,5 +130,6 @@ def as_json(result: Rollback, redact: Redact) -> str:
         "defined_at": result.defined_at,
         "described": result.described,
         "notices": [asdict(notice) for notice in result.notices],
+        "drops_references": [] if result.plan is None else [f.path for f in dropping(result.plan)],
     }
     return json.dumps(redact_tree(document, redact), indent=2, ensure_ascii=False)
