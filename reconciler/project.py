@@ -102,17 +102,17 @@ class Project:
     environments: dict[str, Environment] = field(default_factory=dict)
     owned: tuple[str, ...] = ()
 
-    def environment(self, chosen: str | None) -> Environment | None:
+    def environment(self, chosen: str | None, option: str = "--env") -> Environment | None:
         """The chosen environment; None when the project defines none and none is chosen.
 
         Choosing is required once environments exist: a default would let a command meant for
-        staging reach production.
+        staging reach production. ``option`` is the flag that chose it, for the messages.
         """
         if not self.environments:
             if chosen is None:
                 return None
-            where = self.path or PROJECT_FILE
-            raise UserError(f"--env {chosen}: no environments are defined (no {where})")
+            why = f"{self.path} defines none" if self.path else f"there is no {PROJECT_FILE}"
+            raise UserError(f"{option} {chosen}: no environments are defined ({why})")
         names = ", ".join(self.environments)
         if chosen is None:
             raise UserError(
@@ -122,7 +122,7 @@ class Project:
         if chosen not in self.environments:
             hint = _did_you_mean(chosen, self.environments)
             raise UserError(
-                f"--env {chosen}: no such environment in {self.path}{hint} (defined: {names})"
+                f"{option} {chosen}: no such environment in {self.path}{hint} (defined: {names})"
             )
         return self.environments[chosen]
 

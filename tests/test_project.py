@@ -78,10 +78,33 @@ def test_an_unknown_environment_suggests_the_closest(project: Project) -> None:
     )
 
 
+def test_the_environments_base_url_beats_hume_base_url(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HUME_BASE_URL may be left in a shell; the environment chosen by name must win over it."""
+    monkeypatch.setenv("HUME_BASE_URL", "http://127.0.0.1:9")
+    applied = evictl("apply", project.root, "--env", "staging", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert project.names("staging") == ["greeter"]
+
+
 def test_env_without_a_project_file_is_an_error(tmp_path: Path) -> None:
     root = write(tmp_path / "m", "prompts: []\n")
     message = error("plan", root, "--env", "staging", "--emulator", tmp_path / "a.sqlite")
-    assert message == "--env staging: no environments are defined (no evictl.toml)"
+    assert message == "--env staging: no environments are defined (there is no evictl.toml)"
+    (root / PROJECT_FILE).write_text('[ownership]\nnames = ["x-*"]\n', encoding="utf-8")
+    message = error("plan", root, "--env", "staging", "--emulator", tmp_path / "a.sqlite")
+    assert (
+        message
+        == f"--env staging: no environments are defined ({root / PROJECT_FILE} defines none)"
+    )
+
+
+def test_validate_checks_the_project_file_too(tmp_path: Path) -> None:
+    root = write(tmp_path / "m", "prompts: []\n")
+    (root / PROJECT_FILE).write_text('[ownership]\nnamez = ["x-*"]\n', encoding="utf-8")
+    message = error("validate", root)
+    assert message.startswith(f"{root / PROJECT_FILE}:2: ownership.namez")
 
 
 def test_malformed_toml_is_located_without_a_traceback(project: Project) -> None:

@@ -78,7 +78,7 @@ def test_promote_from_a_clean_staging_leaves_production_without_drift(
             ("--from", "staging", "--to", "staging"),
             "--from and --to are both staging: promote copies between two",
         ),
-        (("--from", "stage", "--to", "production"), "--env stage: no such environment in"),
+        (("--from", "stage", "--to", "production"), "--from stage: no such environment in"),
         (("--from", "staging", "--to", "production"), "no terminal to confirm on"),
     ],
 )

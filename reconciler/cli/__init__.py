@@ -146,7 +146,7 @@ COMMANDS = {
     ),
     "validate": Lazy(
         "reconciler.cli.validate:validate",
-        "Check the manifests under PATH (a directory or one file) offline.",
+        "Check the manifests under PATH (a directory or one file), and its evictl.toml, offline.",
     ),
 }
 """Every command. A new one is a module under ``reconciler.cli`` and one entry here."""

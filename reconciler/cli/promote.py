@@ -59,7 +59,9 @@ def promote_command(
         raise UserError(f"--from and --to are both {source}: promote copies between two")
     if fmt == "json" and not auto_approve:
         raise UserError("--format json prints no plan to confirm: pass --auto-approve")
-    environments = [project.environment(name) for name in (source, target)]
+    environments = [
+        project.environment(name, option) for name, option in ((source, "--from"), (target, "--to"))
+    ]
     accounts = [_account(environment, overrides) for environment in environments]
     console = ApplyConsole(fmt, ask=not auto_approve, environment=target, out=out)
     done = aio.run(

@@ -18,7 +18,10 @@ from reconciler.terminal import safe
 @click.argument("path", type=click.Path(path_type=Path))
 @manifest_options
 def validate(path: Path, variables: dict[str, str]) -> None:
-    """Check the manifests under PATH (a directory or one file) offline."""
+    """Check the manifests under PATH (a directory or one file), and its evictl.toml, offline."""
+    from reconciler.project import load_project
+
+    load_project(path)  # the project file at the manifest root is checked too
     try:
         manifests = load_manifests(path, variables)
     except ManifestErrors as exc:
