@@ -145,13 +145,12 @@ def read_only(client: HumeClient, command: str = "drift") -> HumeClient:
 
 def _stale_pins(kind: Kind, change: Change, live: Snapshot) -> list[str]:
     """Where the live resource pins an older version than the latest of what it uses."""
-    current = next((i for i in live.of_kind(change.kind) if i.id == change.id), None)
+    current = live.by_id.get(str(change.id))
     if current is None:
         return []
-    latest = {item.id: item for target in REGISTRY for item in live.of_kind(target.name)}
     notes = []
     for ref in kind.live_references(current):
-        newest = latest.get(str(ref.id))
+        newest = live.by_id.get(str(ref.id))
         if ref.version is not None and newest and ref.version < newest.version:
             notes.append(f"pins {newest.name!r} at v{ref.version}; the latest is v{newest.version}")
     return notes

@@ -6,6 +6,7 @@ A plain value (no I/O; ``reconciler.client.snapshot`` reads it), so the planner 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +37,12 @@ class Snapshot(BaseModel):
     def of_kind(self, kind: str) -> tuple[LiveVersion, ...]:
         """The live resources of ``kind``."""
         return self.resources.get(kind, ())
+
+    @cached_property
+    def by_id(self) -> dict[str, LiveVersion]:
+        """Every live resource by id (ids are UUIDs, unique across kinds), built once: lookups
+        in loops over 10,000 resources must not scan them."""
+        return {item.id: item for items in self.resources.values() for item in items}
 
 
 class ChatUsage(BaseModel):

@@ -7,6 +7,7 @@ stages are wired here once and the CLI stays a thin layer of options and printin
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import json
 import re
@@ -328,10 +329,32 @@ async def _versions(client: HumeClient, manifests: Manifests, change: Change) ->
     return [*older, *full]
 
 
+def is_saved_plan(path: Path) -> bool:
+    """Whether apply's SOURCE is a plan file (``evictl plan --out``) rather than manifests."""
+    return path.suffix == ".json" and path.is_file()
+
+
 def read_saved_plan(path: Path) -> dict:
-    """A plan file written by ``evictl plan --out``, as its JSON document."""
+    """A plan file written by ``evictl plan --out``, as its JSON document. Parsed and checked once
+    per content however often a command asks (a 10,000-resource plan is megabytes)."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: not a plan file written by `evictl plan --out` ({exc})") from exc
+    key = hashlib.sha256(data).digest()
+    if key not in _SAVED:
+        _SAVED.clear()
+        _SAVED[key] = _parse_saved_plan(path, data)
+    return _SAVED[key]
+
+
+_SAVED: dict[bytes, dict] = {}
+"""The last plan file parsed, by the hash of its bytes; callers only read the document."""
+
+
+def _parse_saved_plan(path: Path, data: bytes) -> dict:
+    try:
+        document = json.loads(data.decode("utf-8"))
         if not isinstance(document, dict):
             raise ValueError("the file is not a JSON object")
     except RecursionError:
@@ -476,7 +499,7 @@ async def apply_plan(
     A saved plan's traffic notes are left out of the staleness check: chats come and go, and the
     guard reads them again anyway (here, and right before each delete).
     """
-    saved = read_saved_plan(source) if source.is_file() and source.suffix == ".json" else None
+    saved = read_saved_plan(source) if is_saved_plan(source) else None
     if saved is not None:
         source, targets = saved_source(source, saved, targets)
     check = _planning(source, connection, targets)

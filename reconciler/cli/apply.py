@@ -19,7 +19,7 @@ from reconciler.cli.options import (
     traffic_options,
 )
 from reconciler.errors import UserError
-from reconciler.workflow import Connection, Traffic, apply_plan
+from reconciler.workflow import Connection, Traffic, apply_plan, is_saved_plan
 
 
 @click.command(name="apply")
@@ -46,7 +46,7 @@ def apply_command(
 
     A saved plan was reviewed when it was made, so it is applied without asking.
     """
-    saved = source.suffix == ".json" and source.is_file()
+    saved = is_saved_plan(source)
     if fmt == "json" and not (saved or auto_approve):
         raise UserError(
             "--format json prints no plan to confirm: pass --auto-approve (or a plan file)"

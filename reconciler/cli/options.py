@@ -126,13 +126,13 @@ def command_project(ctx: click.Context) -> Project:
     """The evictl.toml of the manifests this command reads: at PATH (or SOURCE, or a saved plan's
     manifests), at export's ``--out``, else in the current directory."""
     from reconciler.project import Project, load_project
-    from reconciler.workflow import read_saved_plan, saved_source
+    from reconciler.workflow import is_saved_plan, read_saved_plan, saved_source
 
     params = ctx.params
     for name in ("path", "source"):
         value = params.get(name)
         if isinstance(value, Path):
-            if value.suffix == ".json" and value.is_file():
+            if is_saved_plan(value):
                 # Its manifests must be here before their evictl.toml can name an environment.
                 manifests, _ = saved_source(value, read_saved_plan(value), ())
                 return load_project(manifests)
