@@ -6,9 +6,9 @@ silent no-op (``--ignore``) or a bare "no such resource" (``--target``).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 
+from reconciler import spelling
 from reconciler.errors import UserError
 from reconciler.kinds import KINDS, NAMES, address
 from reconciler.manifest import Manifests
@@ -24,10 +24,7 @@ def _closest(word: str, choices: Iterable[str]) -> str | None:
     """The intended name: the same but for case first, else the closest spelling."""
     choices = list(choices)
     same = [choice for choice in choices if choice.casefold() == word.casefold()]
-    if same:
-        return same[0]
-    close = difflib.get_close_matches(word, choices, n=1)
-    return close[0] if close else None
+    return same[0] if same else spelling.closest(word, choices)
 
 
 def split(text: str, option: str) -> tuple[str, str]:

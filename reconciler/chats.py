@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, model_validator
 MILLISECONDS_FROM = 10**11
 """A timestamp at least this large is taken as milliseconds: as seconds it would be past the year
 5000, as milliseconds it is after 1973. The spec says chats count seconds, but Hume's examples
-elsewhere carry milliseconds where the spec says seconds (NOTES.md, "Timestamps")."""
+elsewhere carry milliseconds where the spec says seconds (NOTES.md, "Timestamps"). The one
+threshold for every server timestamp evictl reads (chats, ``history.instant``, the probe)."""
 
 
 def _seconds(value: Any) -> Any:

@@ -47,7 +47,6 @@ shows no changes. So every rule below follows what the loader and the planner wi
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import posixpath
 import re
@@ -62,6 +61,7 @@ from pydantic import BaseModel
 from ruamel.yaml import YAMLError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from reconciler import yamlwrite
 from reconciler.client.snapshot import fetch_snapshot
 from reconciler.errors import UserError
 from reconciler.kinds import KINDS, NAMES, REGISTRY, Kind, LiveVersion
@@ -554,11 +554,7 @@ class Export:
 
     def dump(self, file: YamlFile) -> str:
         """The file's new text, read back by evictl's own loader before anything is written."""
-        stream = io.StringIO()
-        mapping, sequence, offset = file.indent
-        self.yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
-        self.yaml.dump_all(file.docs, stream)
-        text = self.absent_verbatim(file, stream.getvalue())
+        text = self.absent_verbatim(file, yamlwrite.dump(*file.docs, indent=file.indent))
         problems = parse(text).problems
         if problems:
             line = problems[0].position[0] + 1

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from reconciler.chats import MILLISECONDS_FROM
 from reconciler.kinds import Kind, LiveVersion, Ref, RefField
 from reconciler.planner import canonical
 from reconciler.planner.plan import FieldChange
@@ -157,7 +158,7 @@ def instant(stamp: int | None) -> datetime | None:
     both)."""
     if stamp is None:
         return None
-    return datetime.fromtimestamp(stamp / 1000 if stamp > 10**11 else stamp, UTC)
+    return datetime.fromtimestamp(stamp / 1000 if stamp >= MILLISECONDS_FROM else stamp, UTC)
 
 
 def _entry(

@@ -17,14 +17,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.chats import MILLISECONDS_FROM
 from reconciler.client import ApiError, HumeClient
 from reconciler.hume import facts
-from reconciler.kinds import KINDS, LiveVersion
+from reconciler.kinds import KINDS, REGISTRY, LiveVersion
 from reconciler.planner import canonical
 from reconciler.workflow import Connection
-
-MILLISECONDS = 10**11
-"""A timestamp above this is in milliseconds (seconds would be past the year 5000)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class Probe:
         stamp = first.created_on or 0
         self.check(
             "timestamps are in milliseconds",
-            stamp > MILLISECONDS,
+            stamp >= MILLISECONDS_FROM,
             f"created_on = {stamp}",
         )
         second = await self.client.create_version(kind, first.id, {"text": "Probe v1"})
@@ -202,7 +200,7 @@ class Probe:
     async def clean_up(self) -> list[str]:
         """Delete everything the probe made (configs first); what could not be deleted."""
         left = []
-        order = {"configs": 0, "tools": 1, "prompts": 2}
+        order = {kind.name: position for position, kind in enumerate(reversed(REGISTRY))}
         for kind, id_ in sorted(self.made, key=lambda made: order[made[0]]):
             try:
                 await self.client.delete(kind, id_)

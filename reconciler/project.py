@@ -7,10 +7,8 @@ spelled out by hand each time, and a CI job cannot point one account's variables
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -19,10 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from reconciler.errors import UserError
 from reconciler.manifest.interpolate import read_var_file
+from reconciler.spelling import suggest
 
 PROJECT_FILE = "evictl.toml"
 _VARIABLE = r"^[A-Za-z_][A-Za-z0-9_]*$"
 _ENV_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_PREFIX_CUTOFF = 0.5
+"""Did-you-mean hints here are looser than the manifests', so that a prefix counts (``prod``)."""
 
 VariableName = Annotated[str, StringConstraints(pattern=_VARIABLE)]
 
@@ -120,7 +121,7 @@ class Project:
                 "(or EVICTL_ENV)"
             )
         if chosen not in self.environments:
-            hint = _did_you_mean(chosen, self.environments)
+            hint = suggest(chosen, self.environments, cutoff=_PREFIX_CUTOFF)
             raise UserError(
                 f"{option} {chosen}: no such environment in {self.path}{hint} (defined: {names})"
             )
@@ -201,13 +202,7 @@ def _suggest(loc: tuple[str, ...]) -> str:
     elif len(loc) == 2 and loc[0] == "ownership":
         model = OwnershipModel
     allowed = f" (allowed: {', '.join(model.model_fields)})"
-    return _did_you_mean(loc[-1], model.model_fields) or allowed
-
-
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``; did you mean 'X'?`` for the closest choice (a prefix counts: ``prod``), else ""."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return suggest(loc[-1], model.model_fields, cutoff=_PREFIX_CUTOFF) or allowed
 
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")

@@ -35,10 +35,6 @@ class Promotion:
     plan: Plan | None = None
     outcomes: list[Outcome] = field(default_factory=list)
 
-    @property
-    def refused(self) -> bool:
-        return self.plan is None
-
 
 async def promote(
     path: Path,

@@ -12,7 +12,6 @@ its re-read before and conflict check after the write. The I/O is here, at the e
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 from ruamel.yaml.comments import CommentedMap
 
-from reconciler import addresses
+from reconciler import addresses, yamlwrite
 from reconciler.applier import Outcome, apply
 from reconciler.client import ApiError, HumeClient
 from reconciler.errors import UserError
@@ -42,7 +41,6 @@ from reconciler.reexport import Notice, hide_secrets, loaded, secret_values
 from reconciler.secrets import SecretSpan, desired_mask, mask_at
 from reconciler.snapshot import Snapshot
 from reconciler.workflow import Connection, Traffic, guarded, snapshot_for
-from reconciler.yamlwrite import round_trip_yaml
 
 Status = Literal["latest", "unchanged", "cancelled", "applied"]
 """``latest``: the version asked for is the latest (nothing to do); ``unchanged``: the latest
@@ -294,15 +292,12 @@ def manifest_entry(
     values, comments = References(live, defined).entry(kind, made, kept_paths(kind, old, variables))
     node = hide_secrets(entry_node(kind.name, values, comments), secrets)
     notices: list[Notice] = []
-    yaml = round_trip_yaml()
+    indent = None
     if entry is not None and old is not None:
         merge_entry(kind, made.name, entry.source.file, old, node, variables, notices)
         node = old
-        mapping, sequence, offset = files[entry.source.file].indent
-        yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
-    stream = io.StringIO()
-    yaml.dump({kind.name: [node]}, stream)
-    return stream.getvalue(), tuple(notices)
+        indent = files[entry.source.file].indent
+    return yamlwrite.dump({kind.name: [node]}, indent=indent), tuple(notices)
 
 
 def _files(root: Path, known: Manifests) -> dict[str, YamlFile]:

@@ -65,11 +65,25 @@ def round_trip_yaml() -> YAML:
     return rt
 
 
+Indent = tuple[int, int, int]
+"""Block indentation as ``YAML.indent`` takes it: (mapping, sequence, offset)."""
+
+
+def dump(*documents: Any, indent: Indent | None = None) -> str:
+    """``documents`` (ruamel nodes) as one YAML text, written by ``round_trip_yaml``; ``indent``:
+    a file's own indentation, kept when it is rewritten (else the examples')."""
+    yaml = round_trip_yaml()
+    if indent is not None:
+        mapping, sequence, offset = indent
+        yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    stream = io.StringIO()
+    yaml.dump_all(documents, stream)
+    return stream.getvalue()
+
+
 def as_yaml(value: Any) -> str:
     """``value`` (a mapping or a list) as a manifest writes it, in block style at the top."""
     top = node(value)
     if isinstance(top, CommentedMap | CommentedSeq):
         top.fa.set_block_style()
-    stream = io.StringIO()
-    round_trip_yaml().dump(top, stream)
-    return stream.getvalue()
+    return dump(top)

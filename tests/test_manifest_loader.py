@@ -71,7 +71,7 @@ def test_resolved_values_and_sources(tmp_path):
     (config,) = manifests.of_kind("configs")
     assert config.prompt == Reference(name="p")
     external = config.tools[1]
-    assert external.is_external and external.version is None
+    assert external.version is None
     assert external.id == "6f1c2b4e-8d3a-4c5b-9e7f-1a2b3c4d5e6f"
     assert manifests.of_kind("tools")[0].parameters_json == '{"type": "object"}'
 

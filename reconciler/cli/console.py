@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from reconciler import render
 from reconciler.applier import STATUSES, Outcome, summary
 from reconciler.errors import UserError
 from reconciler.manifest import Manifests
-from reconciler.planner.plan import Plan, redact_tree
+from reconciler.planner.plan import Plan
 from reconciler.workflow import Connection
 
 
@@ -97,7 +96,7 @@ def finish_apply(manifests: Manifests, result: Plan, outcomes: list[Outcome], fm
     if fmt == "json":
         outcomes_json = [o.model_dump(mode="json") for o in outcomes]
         document = {"format_version": 1, "outcomes": outcomes_json, "summary": counts}
-        click.echo(json.dumps(redact_tree(document, manifests.redact), indent=2))
+        click.echo(render.json_document(document, manifests.redact))
     elif outcomes:
         click.echo(summary(counts))
     elif result.has_changes:

@@ -197,19 +197,6 @@ def version_fields(kind: str) -> tuple[str, ...]:
     return tuple(resolve(op.request_ref)["properties"])
 
 
-def path_pattern(template: str) -> re.Pattern[str]:
-    """A regex that matches concrete paths of a template such as ``/v0/evi/tools/{id}``."""
-    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$")
-
-
-def find_operation(method: str, path: str) -> Operation | None:
-    """The operation a concrete request addresses, if any."""
-    for op in operations():
-        if op.method == method.upper() and path_pattern(op.path).match(path):
-            return op
-    return None
-
-
 if __name__ == "__main__":
     # Regenerate LOADED from SOURCE, replacing it at once: every command reads it.
     target = Path(__file__).with_name(LOADED)

@@ -32,11 +32,6 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in REGISTRY}
 NAMES: tuple[str, ...] = tuple(KINDS)
 
 
-def kind(name: str) -> Kind:
-    """The kind called ``name`` (``prompts``)."""
-    return KINDS[name]
-
-
 def referencing(target: str) -> tuple[Kind, ...]:
     """The kinds whose resources can reference resources of ``target``."""
     return tuple(k for k in REGISTRY if any(ref.target == target for ref in k.refs))
@@ -51,6 +46,5 @@ __all__ = [
     "Ref",
     "RefField",
     "address",
-    "kind",
     "referencing",
 ]

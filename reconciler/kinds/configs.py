@@ -26,10 +26,10 @@ from reconciler.kinds.fields import (
     required_unless_absent,
     show,
     spec_enum,
-    suggest,
 )
 from reconciler.kinds.prompts import LivePrompt
 from reconciler.kinds.tools import LiveTool
+from reconciler.spelling import suggest
 
 NUDGE_INTERVAL = facts.Range(("nudges", "interval_secs"), 1, 1800, "s")
 """(inference) The spec gives no range: a nudge after more silence than the longest timeout

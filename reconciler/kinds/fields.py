@@ -7,7 +7,6 @@ retyped here.
 
 from __future__ import annotations
 
-import difflib
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, ClassVar
@@ -30,6 +29,7 @@ from pydantic_core import CoreSchema, PydanticCustomError
 from reconciler.hume import spec
 from reconciler.hume.facts import Range
 from reconciler.secrets import SecretSpan
+from reconciler.spelling import suggest
 from reconciler.terminal import safe_line
 
 _NEVER_LIST = 12
@@ -59,12 +59,6 @@ def show(value: Any) -> str:
 def shorten(text: str) -> str:
     """``text``, cut to a readable length with an ellipsis."""
     return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "\u2026"
-
-
-def suggest(word: str, choices: Any) -> str:
-    """``; did you mean 'X'?`` when a close match exists, else nothing."""
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def spec_enum(schema_name: str, what: str) -> Any:
@@ -175,11 +169,6 @@ class Reference(Strict):
         if self.version is not None and self.id is None:
             raise problem("reference", "version goes with id, not with a name")
         return self
-
-    @property
-    def is_external(self) -> bool:
-        """True for ``{id, version}``: a resource these manifests do not manage."""
-        return self.id is not None
 
 
 class _NameOrMapping:

@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 
 from reconciler.errors import UserError
 from reconciler.kinds import KINDS, NAMES, REGISTRY
-from reconciler.kinds.fields import Resource, ResourceSpec, Source, show, suggest
+from reconciler.kinds.fields import Resource, ResourceSpec, Source, show
 from reconciler.manifest import yamlread
 from reconciler.manifest.errors import ManifestError, ManifestErrors, Path, format_path
 from reconciler.manifest.files import Refused, read_bytes
@@ -27,6 +27,7 @@ from reconciler.manifest.limits import MAX_STRING, too_long
 from reconciler.manifest.model import Manifests, field_names_at, redact
 from reconciler.manifest.validate import NameReference, References, check_resources, name_references
 from reconciler.secrets import SecretSpan, template
+from reconciler.spelling import suggest
 
 _SUFFIXES = (".yaml", ".yml")
 _ROOT = "the manifest root"

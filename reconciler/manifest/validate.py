@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.kinds import KINDS, NAMES, REGISTRY, Kind
-from reconciler.kinds.fields import Resource, is_true, name_problem, show, suggest
+from reconciler.kinds.fields import Resource, is_true, name_problem, show
 from reconciler.manifest.errors import Path
 from reconciler.manifest.schemacheck import schema_error
+from reconciler.spelling import suggest
 
 Resources = Mapping[str, Sequence[Resource]]
 """Resources by kind (``prompts``)."""

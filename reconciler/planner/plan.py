@@ -284,13 +284,17 @@ class Plan(_Value):
         ]
         return "Plan: " + ", ".join(parts) + "."
 
-    def dump(self, redact: Callable[[str], str]) -> dict[str, Any]:
-        """The JSON document of the plan, secrets redacted."""
+    def document(self) -> dict[str, Any]:
+        """The JSON document of the plan, not redacted (``render.json_document`` redacts it)."""
         data = self.model_dump(mode="json")
         for change, dumped in zip(self.changes, data["changes"], strict=True):
             dumped["address"] = change.address
         data["summary"] = {action: self.counts()[action] for action in ActionKind.__args__}
-        return redact_tree(data, redact)
+        return data
+
+    def dump(self, redact: Callable[[str], str]) -> dict[str, Any]:
+        """The JSON document of the plan, secrets redacted."""
+        return redact_tree(self.document(), redact)
 
 
 def redact_tree(value: Any, redact: Callable[[str], str]) -> Any:

@@ -421,6 +421,12 @@ def details(summary: str, lines: Iterable[Line]) -> list[str]:
     ]
 
 
+def json_document(data: Any, redact: Redact) -> str:
+    """A ``--format json`` document: every string redacted first (before escaping could hide a
+    secret), then indented, non-ASCII characters written as themselves."""
+    return json.dumps(redact_tree(data, redact), indent=2, ensure_ascii=False)
+
+
 def as_json(plan: Plan, redact: Redact) -> str:
     """The plan document (see ``reconciler.planner.plan``), secrets redacted."""
-    return json.dumps(plan.dump(redact), indent=2, ensure_ascii=False)
+    return json_document(plan.document(), redact)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import html
-import json
 
 import click
 
 from reconciler.drift import TITLES, DriftItem, DriftReport, when
 from reconciler.kinds import referencing
-from reconciler.planner.plan import redact_tree
 from reconciler.render import (
     Line,
     Redact,
     change_lines,
     details,
     heading,
+    json_document,
     redacted,
     report_title,
 )
@@ -107,4 +106,4 @@ def as_json(report: DriftReport, redact: Redact) -> str:
     data["summary"] = {category: 0 for category in TITLES}
     for item in report.items:
         data["summary"][item.category] += 1
-    return json.dumps(redact_tree(data, redact), indent=2, ensure_ascii=False)
+    return json_document(data, redact)

@@ -7,15 +7,13 @@ API key is never part of them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import click
 
 from reconciler.history import Entry, History, Pin, PinChange
 from reconciler.kinds import KINDS
-from reconciler.planner.plan import redact_tree
-from reconciler.render import Redact, _show, _version, field_lines, redacted
+from reconciler.render import Redact, _show, _version, field_lines, json_document, redacted
 from reconciler.terminal import safe_line
 
 
@@ -88,5 +86,4 @@ _NOT_SHOWN = {"entries": {"__all__": {"fields": {"__all__": {"reference"}}}}}
 
 def as_json(document: History, redact: Redact = str) -> str:
     """The history document, ``format_version`` 1 (``reconciler.history.History``)."""
-    data = redact_tree(document.model_dump(mode="json", exclude=_NOT_SHOWN), redact)
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json_document(document.model_dump(mode="json", exclude=_NOT_SHOWN), redact)

@@ -5,15 +5,13 @@ Every renderer takes the manifests' ``redact`` last, like the plan's, so no secr
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 
 from reconciler.errors import UserError
 from reconciler.kinds import KINDS
 from reconciler.outputs import Output, Outputs, Pinned
-from reconciler.planner.plan import redact_tree
-from reconciler.render import Redact, redacted
+from reconciler.render import Redact, json_document, redacted
 from reconciler.terminal import safe_line
 
 
@@ -24,8 +22,7 @@ def not_applied(outputs: Outputs) -> str:
 
 def as_json(outputs: Outputs, redact: Redact) -> str:
     """The document described in ``reconciler.outputs``, secrets redacted."""
-    document = redact_tree(outputs.model_dump(mode="json"), redact)
-    return json.dumps(document, indent=2, ensure_ascii=False)
+    return json_document(outputs.model_dump(mode="json"), redact)
 
 
 def env_prefix(output: Output) -> str:

@@ -3,14 +3,13 @@ say to keep it. The plan itself is shown by ``render.text``, as apply shows it."
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from reconciler.kinds import KINDS
-from reconciler.planner.plan import FieldChange, Plan, redact_tree
+from reconciler.planner.plan import FieldChange, Plan
 from reconciler.reexport import Notice, describe
-from reconciler.render import Redact
+from reconciler.render import Redact, json_document
 from reconciler.terminal import safe
 
 if TYPE_CHECKING:  # the result type lives with the orchestration, which does I/O
@@ -124,7 +123,7 @@ def as_json(result: Rollback, redact: Redact) -> str:
         "to_version": result.to_version,
         "live_version": result.live_version,
         "status": result.status,
-        "plan": result.plan.dump(redact) if result.plan is not None else None,
+        "plan": result.plan.document() if result.plan is not None else None,
         "outcomes": [outcome.model_dump(mode="json") for outcome in result.outcomes],
         "manifest": result.manifest,
         "defined_at": result.defined_at,
@@ -132,4 +131,4 @@ def as_json(result: Rollback, redact: Redact) -> str:
         "notices": [asdict(notice) for notice in result.notices],
         "drops_references": [] if result.plan is None else [f.path for f in dropping(result.plan)],
     }
-    return json.dumps(redact_tree(document, redact), indent=2, ensure_ascii=False)
+    return json_document(document, redact)
