@@ -170,7 +170,7 @@ def test_faults_and_the_request_log_cover_the_chat_reads(
     httpx.post(f"{emulator.url}/_emulator/faults", json={"error_rate": 1.0}).raise_for_status()
     assert api.get(CHATS).status_code == 503
     log = httpx.get(f"{emulator.url}/_emulator/requests").json()["requests"]
-    assert log[-1] == {"method": "GET", "path": CHATS, "status": 503}
+    assert log[-1] == {"method": "GET", "path": CHATS, "status": 503, "at": log[-1]["at"]}
 
 
 # One chat

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -247,7 +248,8 @@ class Emulator:
         return JSONResponse(body, status)
 
     def _record(self, method: str, path: str, status: int | str) -> None:
-        self.log.append({"method": method, "path": path, "status": status})
+        at = round(time.monotonic(), 4)
+        self.log.append({"method": method, "path": path, "status": status, "at": at})
         self.counts[method] += 1
 
     # Handlers: one per (method, depth of path)
