@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 KEY = "test-key"
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own ``EVICTL_CACHE_DIR`` (also for the CLIs it starts): a rate limit one
+    test's emulator taught the client must not pace another's, nor a developer's own commands."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("EVICTL_CACHE_DIR", str(folder))
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -143,13 +143,14 @@ def test_a_config_pins_the_versions_it_finds(account: InProcess, tmp_path: Path)
 def test_parallelism_bounds_the_writes_in_flight(
     account: InProcess, tmp_path: Path, parallelism: int
 ) -> None:
-    """Six prompts and six tools: reaching 8 at once needs prompts and tools side by side."""
-    prompts = "".join(f"  - name: p{n}\n    text: t\n" for n in range(6))
-    tools = "".join(f"  - name: t{n}\n    parameters: {{type: object}}\n" for n in range(6))
+    """Twelve prompts and twelve tools: enough for the limiter's slow start to open to 8, and
+    reaching 8 at once needs prompts and tools side by side."""
+    prompts = "".join(f"  - name: p{n}\n    text: t\n" for n in range(12))
+    tools = "".join(f"  - name: t{n}\n    parameters: {{type: object}}\n" for n in range(12))
     root = write(tmp_path / "m", f"prompts:\n{prompts}tools:\n{tools}")
     account.faults(latency_ms=20)
     _, outcomes = account.apply(root, parallelism=parallelism)
-    assert [o.status for o in outcomes] == ["done"] * 12
+    assert [o.status for o in outcomes] == ["done"] * 24
     assert account.peak == parallelism
 
 

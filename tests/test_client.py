@@ -83,7 +83,7 @@ def test_listing_reads_page_zero_then_the_rest_concurrently() -> None:
     assert [item.name for item in listed] == [f"p{i}" for i in range(450)]
     assert pages.asked[0] == 0
     assert sorted(pages.asked) == [0, 1, 2, 3, 4]
-    assert pages.peak == 4
+    assert pages.peak == 3, "slow start: 2 in flight, + 0.5 for page 0 served (limiter.py)"
     assert listed[0].model_extra == {"surprise": {"nested": 0}}
 
 

@@ -94,6 +94,16 @@ def test_the_control_endpoint_sets_shows_and_clears_the_limit(emulator: RunningE
     assert httpx.get(url).json() == {"rate": None, "burst": None}
 
 
+def test_the_request_log_times_each_answer(emulator: RunningEmulator) -> None:
+    """``at`` is the emulator's clock when it answered: two requests 50 ms of latency apart."""
+    httpx.post(f"{emulator.url}/_emulator/faults", json={"latency_ms": 50}).raise_for_status()
+    for _ in "ab":
+        httpx.get(f"{emulator.url}/v0/evi/prompts", headers={"X-Hume-Api-Key": KEY})
+    log = httpx.get(f"{emulator.url}/_emulator/requests").json()["requests"]
+    assert [entry["status"] for entry in log[-2:]] == [200, 200]
+    assert 0.05 <= log[-1]["at"] - log[-2]["at"] < 1
+
+
 def test_the_bucket_refills_at_its_rate() -> None:
     """On a fake monotonic clock: a token every 1/rate seconds, never above the burst."""
     now = [0.0]
@@ -180,28 +190,104 @@ def test_a_429_pauses_every_request_and_sets_the_rate_from_the_served_rate() -> 
     assert limiter.delay(1.0) == pytest.approx(2), "every request waits out Retry-After"
     assert limiter.delay(3.0) == 0
     limiter.sent(3.0)
+    limiter.sent(3.0)
     assert limiter.delay(3.0) == pytest.approx(1 / 9)
     assert limiter.delay(10) == 0
     limiter.sent(10)
-    assert limiter.delay(10) == pytest.approx(1 / 9), "idle time saves no credit for a burst"
+    limiter.sent(10)
+    assert limiter.delay(10) == pytest.approx(1 / 9), "idle time saves one interval, not a burst"
+
+
+def test_the_first_rate_counts_requests_still_in_flight_before_the_refused_one() -> None:
+    """Requests sent before the refused one took their tokens even if their answers have not come:
+    four answered and four in flight, sent over 0.4 s, then a 429 with no Retry-After."""
+    limiter = AdaptiveRate(decrease=1.0)
+    for n in range(8):
+        limiter.sent(n / 20)
+    for n in range(4):
+        limiter.served(n / 20)
+    limiter.sent(0.4)
+    limiter.limited(0.5, sent_at=0.4, retry_after=None)
+    assert limiter.rate == pytest.approx(8 / 0.5)
+
+
+def test_a_late_request_does_not_push_the_schedule_back_nor_make_up_more_than_one_interval() -> (
+    None
+):
+    limiter = AdaptiveRate(rate=10)
+    limiter.sent(0.0)
+    limiter.sent(0.0)
+    assert limiter.delay(0.0) == pytest.approx(0.1)
+    limiter.sent(0.15)
+    assert limiter.delay(0.15) == pytest.approx(0.05), "due at 0.2, as if the last had left at 0.1"
+    limiter.sent(1.0)
+    assert limiter.delay(1.0) == 0, "a second request may follow at once"
+    limiter.sent(1.0)
+    assert limiter.delay(1.0) == pytest.approx(0.1), "but not a third"
+
+
+def test_slow_start_opens_the_window_with_each_request_served_until_the_first_429() -> None:
+    """Two in flight at first, half a request more per request served; once a 429 has set a rate,
+    pacing alone governs (the client's concurrency ceiling still applies)."""
+    limiter = AdaptiveRate(window=2, opening=0.5)
+    assert (limiter.opens(1), limiter.opens(2)) == (True, False)
+    for n in range(4):
+        limiter.sent(n / 10)
+        limiter.served(n / 10)
+    assert (limiter.opens(3), limiter.opens(4)) == (True, False)
+    limiter.sent(0.5)
+    limiter.limited(0.6, sent_at=0.5, retry_after=None)
+    assert limiter.rate is not None
+    assert limiter.opens(1000)
+    assert AdaptiveRate(rate=5).opens(1000), "a remembered rate needs no slow start"
+
+
+def test_the_pacer_holds_a_request_beyond_the_window_until_one_is_answered() -> None:
+    async def go() -> tuple[bool, bool]:
+        pacer = Pacer(AdaptiveRate(window=2))
+        first, _ = await pacer.wait(), await pacer.wait()
+        third = asyncio.ensure_future(pacer.wait())
+        await asyncio.sleep(0.05)
+        held = not third.done()
+        pacer.answered(first, None, None)
+        await asyncio.wait_for(third, 1)
+        return held, pacer.in_flight == 2
+
+    assert asyncio.run(go()) == (True, True)
 
 
 def test_later_decreases_cut_the_rate_to_what_was_served_between_refusals() -> None:
     """Requests sent between two refused ones, over the time between their sending: what a token
-    bucket, empty both times, let through; and never more than ``decrease`` x the paced rate."""
-    limiter = AdaptiveRate(decrease=0.5, min_step=0, growth=0, min_rate=0.1)
+    bucket, empty both times, let through (the measured limit, ``ceiling``); the rate is then
+    ``decrease`` x that or x the paced rate, whichever is lower."""
+    limiter = AdaptiveRate(decrease=0.5, min_step=0, growth=0, min_rate=0.1, trust_s=2.0)
     ten_per_second(limiter)
     limiter.limited(1.0, sent_at=0.95, retry_after=1)
-    assert limiter.rate == pytest.approx(5)
+    assert (limiter.rate, limiter.ceiling) == (pytest.approx(5), None)
     limiter.served(0.9)
     for sent_at in (2.0, 2.2):
         limiter.served(sent_at)
     limiter.limited(3.0, sent_at=2.95, retry_after=1)
-    assert limiter.rate == pytest.approx(2 / 2.0), "2 served from 0.95 to 2.95; 0.9 sent before"
+    assert limiter.ceiling == pytest.approx(2 / 2.0), "2 served from 0.95 to 2.95; 0.9 before"
+    assert limiter.rate == pytest.approx(0.5)
     for n in range(40):
         limiter.served(4.0 + n / 100)
     limiter.limited(5.0, sent_at=4.95, retry_after=1)
-    assert limiter.rate == pytest.approx(0.5), "20 served a second, but halved from 1"
+    assert limiter.ceiling == pytest.approx(20)
+    assert limiter.rate == pytest.approx(0.25), "20 served a second, but halved from 0.5"
+    limiter.served(5.5)
+    limiter.limited(7.0, sent_at=6.0, retry_after=1)
+    assert limiter.ceiling == pytest.approx(20), "1 a second, but over less than trust_s"
+
+
+def test_near_the_measured_limit_the_rate_grows_ten_times_more_slowly() -> None:
+    """A step of 0.9 requests/s per second (10% of 9) below 98% of the limit, 0.09 above it."""
+    limiter = AdaptiveRate(rate=9.0, ceiling=10.0, growth=0.1, min_step=0, plateau=0.1)
+    limiter.served(1.0)
+    assert limiter.rate == pytest.approx(9.0 + 0.9 / 9.0)
+    limiter.rate = 9.9
+    limiter.served(1.1)
+    assert limiter.rate == pytest.approx(9.9 + 0.09 / 9.9)
 
 
 def test_one_decrease_per_congestion_event() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,8 @@ from tenacity import (
 )
 
 from reconciler.chats import LiveChat
-from reconciler.client.limiter import Pacer
+from reconciler.client import ratememory
+from reconciler.client.limiter import AdaptiveRate, Pacer
 from reconciler.kinds import KINDS, LiveVersion
 
 PAGE_SIZE = 100
@@ -123,13 +125,19 @@ class HumeClient:
         concurrency: int = 8,
         retry: RetryPolicy | None = None,
         adaptive: bool = True,
+        remember_as: str | None = None,
     ) -> None:
         """``concurrency`` is the ceiling of requests in flight; ``adaptive`` paces them at a rate
-        learnt from 429s (``limiter``). Only the rate-limit benchmark turns it off, to compare."""
+        learnt from 429s (``limiter``). Only the rate-limit benchmark turns it off, to compare.
+        ``remember_as`` names the account in ``ratememory``: a rate an earlier command learnt
+        there paces requests from the start, and a rate learnt here is kept for the next one."""
         self.http = http
         self.retry = retry or RetryPolicy()
         self._slots = asyncio.Semaphore(concurrency)
-        self.pacer = Pacer() if adaptive else None
+        known = ratememory.recall(remember_as) if adaptive and remember_as else None
+        limiter = AdaptiveRate(rate=known.rate, ceiling=known.limit) if known else AdaptiveRate()
+        self.pacer = Pacer(limiter) if adaptive else None
+        self.remember_as = remember_as
         self.requests = 0
 
     async def __aenter__(self) -> HumeClient:
@@ -137,6 +145,18 @@ class HumeClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
+        self._remember()
+
+    def _remember(self) -> None:
+        """Keep the rate this command learnt from a 429, for the next command (``ratememory``)."""
+        if not (self.pacer and self.remember_as):
+            return
+        limiter = self.pacer.rate
+        if limiter.learnt_at is None or limiter.rate is None:
+            return
+        age = self.pacer.clock() - limiter.learnt_at
+        learnt = ratememory.Learnt(limiter.rate, limiter.ceiling)
+        ratememory.remember(self.remember_as, learnt, time.time() - age)
 
     # Transport with retries
 
@@ -156,8 +176,10 @@ class HumeClient:
             self.requests += 1
             try:
                 response = await self.http.request(method, path, **kwargs)
-            except _MID_FLIGHT as exc:
-                if method == "POST":
+            except BaseException as exc:
+                if self.pacer:
+                    self.pacer.answered(sent_at, None, None)
+                if method == "POST" and isinstance(exc, _MID_FLIGHT):
                     raise ResponseLost(method, path, type(exc).__name__) from exc
                 raise
         retry_after = _seconds(response.headers.get("retry-after", ""))

@@ -33,7 +33,8 @@ def connect(
 
     ``transport`` replaces the network (the embedded emulator passes its own, with ``api_key``).
     Otherwise the key comes only from the environment variable ``key_env`` (an environment's
-    ``api_key_env`` in evictl.toml): flags would leak it into shell history and CI logs.
+    ``api_key_env`` in evictl.toml): flags would leak it into shell history and CI logs. A rate
+    limit learnt over the network is remembered under the URL and ``key_env``, never the key.
     """
     url = base_url or os.environ.get("HUME_BASE_URL") or DEFAULT_BASE_URL
     key = api_key if api_key is not None else os.environ.get(key_env, "").strip()
@@ -53,7 +54,10 @@ def connect(
         limits=limits,
         transport=transport,
     )
-    return HumeClient(http, concurrency=concurrency, retry=retry, adaptive=adaptive)
+    remember_as = None if transport else f"{url} {key_env}"
+    return HumeClient(
+        http, concurrency=concurrency, retry=retry, adaptive=adaptive, remember_as=remember_as
+    )
 
 
 def _settle_sniffio() -> None:

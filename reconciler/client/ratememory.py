@@ -1,0 +1,93 @@
+"""Rate limits learnt by earlier commands, so that the next one starts paced instead of meeting the
+limit again with every request in flight.
+
+``evictl plan`` then ``evictl apply`` are two processes; without a memory each pays its own first
+contact (``limiter``). A command that was answered 429 writes the rate it ended at, keyed by the
+API's URL and the name of the variable holding the key (so two environments on one URL stay apart,
+and the key itself is never written); a command within ``FRESH_S`` of that 429 starts from it.
+
+Only a rate learnt from a 429 is written, with that 429's time, so a limit that has since been
+raised holds commands back for at most ``FRESH_S``. This is a cache: a file that cannot be read or
+written is ignored, never an error. It lives in ``$EVICTL_CACHE_DIR``, else
+``$XDG_CACHE_HOME/evictl``, else ``~/.cache/evictl``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+FRESH_S = 600.0
+"""How long a learnt rate is trusted: ten minutes covers a plan and its apply."""
+FILE = "rate-limits.json"
+
+
+def cache_dir() -> Path:
+    """Where evictl keeps what it learns between commands."""
+    if chosen := os.environ.get("EVICTL_CACHE_DIR"):
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "evictl"
+
+
+def _entries(path: Path) -> dict[str, dict[str, float | None]]:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {
+        where: entry
+        for where, entry in found.items()
+        if isinstance(entry, dict)
+        and all(isinstance(entry.get(k), int | float) for k in ("rate", "at"))
+        and isinstance(entry.get("limit"), int | float | None)
+    }
+
+
+class Learnt(NamedTuple):
+    """What a command learnt: the rate it ended at, and the limit it measured (if it did)."""
+
+    rate: float
+    limit: float | None
+
+
+def recall(where: str, now: float | None = None) -> Learnt | None:
+    """What was learnt for ``where`` within ``FRESH_S`` of ``now`` (Unix seconds), if anything."""
+    now = time.time() if now is None else now
+    entry = _entries(cache_dir() / FILE).get(where)
+    if entry is None or not 0 <= now - entry["at"] <= FRESH_S or entry["rate"] <= 0:
+        return None
+    limit = entry.get("limit")
+    return Learnt(float(entry["rate"]), float(limit) if limit else None)
+
+
+def remember(where: str, learnt: Learnt, at: float) -> None:
+    """Keep what was learnt from a 429 at ``at`` (Unix seconds) for ``where``; drop stale ones.
+
+    Written to a temporary file and renamed over the old one, so two commands ending together
+    leave one whole file (the last one's), never a torn one.
+    """
+    folder = cache_dir()
+    path = folder / FILE
+    entries = {
+        other: entry
+        for other, entry in _entries(path).items()
+        if other != where and at - entry["at"] <= FRESH_S
+    }
+    entries[where] = {"rate": round(learnt.rate, 3), "limit": learnt.limit, "at": at}
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".rate-limits.", suffix=".json")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(entries, out, indent=1, sort_keys=True)
+            os.replace(name, path)
+        except OSError:
+            os.unlink(name)

@@ -1,0 +1,97 @@
+"""A rate limit learnt by one command paces the next: the cache file (``ratememory``) and two
+real ``evictl`` processes behind a real emulator process's limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.client import ratememory
+from reconciler.client.ratememory import Learnt
+from tests.conftest import KEY, RunningEmulator
+
+WHERE = "https://api.hume.ai HUME_API_KEY"
+
+
+def test_a_rate_is_recalled_while_fresh_and_forgotten_after(own_cache: Path) -> None:
+    ratememory.remember(WHERE, Learnt(12.5, 13.0), at=1000.0)
+    assert ratememory.recall(WHERE, now=1000.0 + ratememory.FRESH_S) == Learnt(12.5, 13.0)
+    assert ratememory.recall(WHERE, now=1001.0 + ratememory.FRESH_S) is None
+    assert ratememory.recall("https://api.hume.ai STAGING_KEY", now=1000.0) is None
+    assert ratememory.recall(WHERE, now=999.0) is None, "a time from the future is not trusted"
+
+
+def test_remembering_keeps_fresh_entries_of_other_accounts_and_drops_stale_ones(
+    own_cache: Path,
+) -> None:
+    ratememory.remember("old", Learnt(1.0, None), at=0.0)
+    ratememory.remember("other", Learnt(2.0, None), at=ratememory.FRESH_S)
+    ratememory.remember(WHERE, Learnt(3.0, None), at=ratememory.FRESH_S + 1)
+    kept = json.loads((own_cache / ratememory.FILE).read_text(encoding="utf-8"))
+    assert sorted(kept) == [WHERE, "other"]
+    assert [p.name for p in own_cache.iterdir()] == [ratememory.FILE], "no temporary file left"
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"x": {"rate": "fast", "at": 1}}'])
+def test_an_unreadable_memory_is_ignored(own_cache: Path, content: str) -> None:
+    (own_cache / ratememory.FILE).write_text(content, encoding="utf-8")
+    assert ratememory.recall("x", now=1.0) is None
+    ratememory.remember("x", Learnt(4.0, None), at=1.0)
+    assert ratememory.recall("x", now=1.0) == Learnt(4.0, None)
+
+
+def test_an_unwritable_cache_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    monkeypatch.setenv("EVICTL_CACHE_DIR", str(blocked / "evictl"))
+    ratememory.remember(WHERE, Learnt(5.0, None), at=1.0)
+    assert ratememory.recall(WHERE, now=1.0) is None
+
+
+def test_the_cache_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("EVICTL_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert ratememory.cache_dir() == tmp_path / "evictl"
+
+
+def statuses(emulator: RunningEmulator, since: int) -> list[int | str]:
+    log = httpx.get(f"{emulator.url}/_emulator/requests").json()["requests"]
+    return [entry["status"] for entry in log[since:]]
+
+
+def test_the_second_command_starts_at_the_rate_the_first_learnt(
+    emulator: RunningEmulator, tmp_path: Path, own_cache: Path
+) -> None:
+    """``evictl apply`` meets a 20/s limit (burst 20) with requests in flight and learns it;
+    ``evictl plan`` right after, another process, is paced from its first request: no 429."""
+    root = tmp_path / "m"
+    root.mkdir()
+    prompts = "".join(
+        f"  - name: p{n}\n    text: t{n}\n    prompt_expansion: {{enabled: true}}\n"
+        for n in range(24)
+    )
+    (root / "evi.yaml").write_text(f"prompts:\n{prompts}", encoding="utf-8")
+    env = {**os.environ, "HUME_API_KEY": KEY}
+    httpx.post(f"{emulator.url}/_emulator/rate", json={"rate": 20})
+    seen = 0
+    runs = []
+    for command in (["apply", "--auto-approve"], ["plan"]):
+        argv = [sys.executable, "-m", "reconciler", *command, str(root)]
+        done = subprocess.run(
+            [*argv, "--base-url", emulator.url], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        answered = statuses(emulator, seen)
+        seen += len(answered)
+        runs.append(answered.count(429))
+    assert "No changes" in done.stdout
+    assert runs[0] >= 2 and runs[1] == 0, runs
+    memory = (own_cache / ratememory.FILE).read_text(encoding="utf-8")
+    assert list(json.loads(memory)) == [f"{emulator.url} HUME_API_KEY"]
+    assert KEY not in memory
