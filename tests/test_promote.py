@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import httpx
 import pytest
 
 from reconciler.action import runner
@@ -134,3 +135,22 @@ def test_the_action_promotes_and_reports_a_refusal(
     printed = capsys.readouterr()
     for key in KEYS.values():
         assert key not in printed.out + printed.err + summary
+
+
+def test_promote_is_refused_while_staging_cannot_be_read_in_full(project: Project) -> None:
+    """What was not read may be what differs: an incomplete drift report refuses like drift."""
+    apply_to_staging(project)
+    faults = {"error_rate": 1.0, "methods": ["GET"], "path": "/version/"}
+    staging = project.servers["staging"].url
+    httpx.post(f"{staging}/_emulator/faults", json=faults).raise_for_status()
+    result = evictl(
+        "promote", project.root, "--from", "staging", "--to", "production", "--auto-approve"
+    )
+    assert isinstance(result.exception, UserError), result.output
+    assert str(result.exception) == (
+        "staging could not be read in full: Hume did not answer for 1 resource(s), and what was "
+        "not read may be what differs; promote again"
+    )
+    assert "Not read (Hume did not answer): prompts/greeter" in result.stdout
+    assert project.names("production") == []
+    assert project.names("production", "configs") == []

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from reconciler import aio
-from reconciler.cli.console import ApplyConsole, finish_apply, incomplete
+from reconciler.cli.console import ApplyConsole, finish_apply
 from reconciler.cli.options import (
     AUTO_APPROVE,
     NO_COLOR,
@@ -76,7 +76,11 @@ def promote_command(
         click.echo(render(done.drift, done.manifests.redact, **words))
         drifted = ", ".join(item.change.address for item in done.drift.items)
         if done.drift.unreadable:
-            raise UserError(f"{source}: {incomplete(len(done.drift.unreadable))}")
+            raise UserError(
+                f"{source} could not be read in full: Hume did not answer for "
+                f"{len(done.drift.unreadable)} resource(s), and what was not read may be what "
+                "differs; promote again"
+            )
         raise UserError(
             f"{source} does not run these manifests: {drifted} differ; "
             f"apply them to {source} first, then promote"
