@@ -143,14 +143,14 @@ def test_a_config_pins_the_versions_it_finds(account: InProcess, tmp_path: Path)
 def test_parallelism_bounds_the_writes_in_flight(
     account: InProcess, tmp_path: Path, parallelism: int
 ) -> None:
-    """Twelve prompts and twelve tools: enough for the limiter's slow start to open to 8, and
-    reaching 8 at once needs prompts and tools side by side."""
-    prompts = "".join(f"  - name: p{n}\n    text: t\n" for n in range(12))
-    tools = "".join(f"  - name: t{n}\n    parameters: {{type: object}}\n" for n in range(12))
+    """Twenty prompts and twenty tools: enough for the limiter's slow start to open to 8 with
+    room to spare, and reaching 8 at once needs prompts and tools side by side."""
+    prompts = "".join(f"  - name: p{n}\n    text: t\n" for n in range(20))
+    tools = "".join(f"  - name: t{n}\n    parameters: {{type: object}}\n" for n in range(20))
     root = write(tmp_path / "m", f"prompts:\n{prompts}tools:\n{tools}")
     account.faults(latency_ms=20)
     _, outcomes = account.apply(root, parallelism=parallelism)
-    assert [o.status for o in outcomes] == ["done"] * 24
+    assert [o.status for o in outcomes] == ["done"] * 40
     assert account.peak == parallelism
 
 
