@@ -30,22 +30,29 @@ def drift_on_staging(project: Project) -> None:
     staging_env.write_text(staging_env.read_text().replace(*CHANGED))
 
 
-def test_promote_is_refused_while_staging_does_not_run_the_manifests(project: Project) -> None:
-    drift_on_staging(project)
+def refused_promotion(project: Project) -> tuple[str, str]:
+    """Promote staging to production, which must be refused and leave production empty; the
+    message and what was printed."""
     result = evictl(
         "promote", project.root, "--from", "staging", "--to", "production", "--auto-approve"
     )
     assert isinstance(result.exception, UserError), result.output
-    assert str(result.exception) == (
+    assert project.names("production") == []
+    assert project.names("production", "configs") == []
+    return str(result.exception), result.stdout
+
+
+def test_promote_is_refused_while_staging_does_not_run_the_manifests(project: Project) -> None:
+    drift_on_staging(project)
+    message, stdout = refused_promotion(project)
+    assert message == (
         "staging does not run these manifests: prompts/greeter differ; "
         "apply them to staging first, then promote"
     )
-    assert result.stdout.startswith(
+    assert stdout.startswith(
         "evictl drift (staging)\n\n  ! prompt 'greeter': differs from the manifests  [evi.yaml:2]"
     )
-    assert "  -Hello from staging\n          +Hi there from staging\n" in result.stdout
-    assert project.names("production") == []
-    assert project.names("production", "configs") == []
+    assert "  -Hello from staging\n          +Hi there from staging\n" in stdout
 
 
 def test_promote_from_a_clean_staging_leaves_production_without_drift(
@@ -143,14 +150,9 @@ def test_promote_is_refused_while_staging_cannot_be_read_in_full(project: Projec
     faults = {"error_rate": 1.0, "methods": ["GET"], "path": "/version/"}
     staging = project.servers["staging"].url
     httpx.post(f"{staging}/_emulator/faults", json=faults).raise_for_status()
-    result = evictl(
-        "promote", project.root, "--from", "staging", "--to", "production", "--auto-approve"
-    )
-    assert isinstance(result.exception, UserError), result.output
-    assert str(result.exception) == (
+    message, stdout = refused_promotion(project)
+    assert message == (
         "staging could not be read in full: Hume did not answer for 1 resource(s), and what was "
         "not read may be what differs; promote again"
     )
-    assert "Not read (Hume did not answer): prompts/greeter" in result.stdout
-    assert project.names("production") == []
-    assert project.names("production", "configs") == []
+    assert "Not read (Hume did not answer): prompts/greeter" in stdout
