@@ -3,6 +3,7 @@ real ``evictl`` processes behind a real emulator process's limit."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.client import ratememory
+from reconciler.client import connect, ratememory
 from reconciler.client.ratememory import Learnt
 from tests.conftest import KEY, RunningEmulator
 
@@ -95,3 +96,10 @@ def test_the_second_command_starts_at_the_rate_the_first_learnt(
     memory = (own_cache / ratememory.FILE).read_text(encoding="utf-8")
     assert list(json.loads(memory)) == [f"{emulator.url} HUME_API_KEY"]
     assert KEY not in memory
+
+
+def test_the_memory_names_the_api_without_credentials_or_query() -> None:
+    """A user, password or token in a base URL would otherwise be written to the cache file."""
+    client = connect(base_url="https://me:s3cret@api.example.com/v?token=t0k#x", api_key="k")
+    asyncio.run(client.__aexit__())
+    assert client.remember_as == "https://api.example.com/v HUME_API_KEY"

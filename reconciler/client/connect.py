@@ -54,10 +54,17 @@ def connect(
         limits=limits,
         transport=transport,
     )
-    remember_as = None if transport else f"{url} {key_env}"
+    remember_as = None if transport else f"{_address(url)} {key_env}"
     return HumeClient(
         http, concurrency=concurrency, retry=retry, adaptive=adaptive, remember_as=remember_as
     )
+
+
+def _address(url: str) -> str:
+    """The API's address for the rate memory: scheme, host, port and path, without any user,
+    password or query a URL may carry, which would otherwise be written to a file."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))
 
 
 def _settle_sniffio() -> None:
