@@ -278,6 +278,10 @@ def test_later_decreases_cut_the_rate_to_what_was_served_between_refusals() -> N
     limiter.served(5.5)
     limiter.limited(7.0, sent_at=6.0, retry_after=1)
     assert limiter.ceiling == pytest.approx(20), "1 a second, but over less than trust_s"
+    for n in range(10):
+        limiter.served(6.0 + n / 5)
+    limiter.limited(9.0, sent_at=8.0, retry_after=1)
+    assert limiter.ceiling == pytest.approx(20), "5 a second over 2 s: the highest stays"
 
 
 def test_near_the_measured_limit_the_rate_grows_ten_times_more_slowly() -> None:

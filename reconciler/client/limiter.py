@@ -13,8 +13,8 @@ then:
   served at since the request refused at the last decrease was sent, whichever is lower. A token
   bucket was empty when both refused requests reached it, so what it served in between is its
   rate times the time, less what it could not hold while the client was slower than it (paused
-  for ``Retry-After``, say): a measurement of the limit, low by that much. Over ``trust_s`` or
-  more it becomes the ``ceiling``, near which the rate then grows ten times more slowly.
+  for ``Retry-After``, say): a measurement of the limit, low by that much. The highest over
+  ``trust_s`` or more is the ``ceiling``, near which the rate then grows ten times more slowly.
 One decrease per congestion event: 429s for requests sent before the last decrease are its echoes,
 not news, and so are 429s within ``event_s`` of it (a ``Retry-After: 0`` would otherwise let
 scattered 429s cut the rate again and again). A 429 with nothing served since the last decrease
@@ -55,8 +55,10 @@ class AdaptiveRate:
     (``ceiling``): climbing past a known limit only buys 429s. A limit raised meanwhile is still
     found, ten times more slowly."""
     ceiling: float | None = None
-    """The limit as last measured: the rate served between two refused requests at least
-    ``trust_s`` apart (or learnt by an earlier command, ``ratememory``); None until then."""
+    """The limit as measured: the highest rate served between two refused requests at least
+    ``trust_s`` apart (or learnt by an earlier command, ``ratememory``); None until then. The
+    highest, because a measurement reads low whenever the client sent less than it could (it
+    waited on its own work): a low one cuts the rate, but must not hold it down near itself."""
     trust_s: float = 5.0
     """How long a measurement must span to set ``ceiling``. Each refusal pauses the client for
     ``Retry-After``, and a bucket that fills up meanwhile wastes what it cannot hold, so the served
@@ -170,7 +172,7 @@ class AdaptiveRate:
             and self._since is not None
             and sent_at - self._since >= self.trust_s
         ):
-            self.ceiling = measured
+            self.ceiling = max(self.ceiling or 0.0, measured)
         self.rate = max(self.min_rate, target)
         self.window = math.inf
         self._sends.clear()
