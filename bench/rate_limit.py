@@ -109,7 +109,9 @@ def write_manifests(root: Path, count: int, text: str = "Prompt") -> None:
 
 def forget_rates() -> None:
     """Start each rate with nothing learnt, as a first command against an account does."""
-    (ratememory.cache_dir() / ratememory.FILE).unlink(missing_ok=True)
+    folder = ratememory.cache_dir()
+    assert folder is not None, "main() sets EVICTL_CACHE_DIR"
+    (folder / ratememory.FILE).unlink(missing_ok=True)
 
 
 def limit(url: str, rate: float, burst: int | None) -> int:

@@ -4,6 +4,7 @@ adaptive pacing (``AdaptiveRate`` on a fake clock), and an apply that completes 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reconciler.client.api import HumeClient, RetryPolicy
 from reconciler.client.limiter import AdaptiveRate, Pacer
 from reconciler.emulator.ratelimit import RateLimit
 from reconciler.errors import UserError
@@ -325,6 +327,89 @@ def test_the_rate_grows_additively_with_each_request_served() -> None:
     for _ in range(20):
         limiter.served(1.5)
     assert limiter.rate == pytest.approx(21, rel=0.01)
+
+
+def test_idle_time_is_left_out_of_the_first_rate() -> None:
+    """Ten sent in a second, twenty seconds waiting on a user's confirmation, then a 429: the
+    bucket served ten in one busy second, not ten in twenty-one."""
+    limiter = AdaptiveRate(decrease=1.0)
+    ten_per_second(limiter)
+    limiter.idle(20.0)
+    limiter.sent(21.0)
+    limiter.limited(21.0, sent_at=21.0, retry_after=None)
+    assert limiter.rate == pytest.approx(10)
+
+
+def test_refused_requests_took_no_token() -> None:
+    """Two requests, both refused, nothing served: neither counts for the other, so both 429s
+    are no news (a pause only), and the slow start's window stays as it was."""
+    limiter = AdaptiveRate()
+    limiter.sent(0.0)
+    limiter.sent(0.01)
+    limiter.limited(0.05, sent_at=0.0, retry_after=1)
+    limiter.limited(0.06, sent_at=0.01, retry_after=1)
+    assert (limiter.rate, limiter.window, limiter.delay(0.06)) == (None, 2.0, pytest.approx(1))
+
+
+def test_only_a_span_between_two_refusals_of_this_command_without_idle_sets_the_ceiling() -> None:
+    """A remembered rate starts on a full bucket, so its first refusal measures the burst too;
+    a span with idle time in it ends in a burst as well. Neither sets the ceiling."""
+    resumed = AdaptiveRate(rate=10.0, trust_s=1.0)
+    for n in range(40):
+        resumed.sent(n / 10)
+        resumed.served(n / 10)
+    resumed.limited(4.0, sent_at=4.0, retry_after=None)
+    assert resumed.rate is not None and resumed.ceiling is None
+    for n in range(20):
+        resumed.served(4.0 + n / 10)
+    resumed.idle(2.0)
+    resumed.limited(9.0, sent_at=9.0, retry_after=None)
+    assert resumed.ceiling is None, "idle time in the span"
+    for n in range(20):
+        resumed.served(9.0 + n / 10)
+    resumed.limited(12.0, sent_at=12.0, retry_after=None)
+    assert resumed.ceiling == pytest.approx(20 / 3)
+
+
+def test_the_pacer_counts_a_gap_with_nothing_to_send_as_idle() -> None:
+    async def go() -> float:
+        pacer = Pacer(AdaptiveRate())
+        sent = await pacer.wait()
+        pacer.answered(sent, 200, None)
+        await asyncio.sleep(Pacer.IDLE_S + 0.1)
+        sent = await pacer.wait()
+        pacer.answered(sent, 200, None)
+        return pacer.limiter._idle_s
+
+    assert asyncio.run(go()) >= Pacer.IDLE_S + 0.1
+
+
+@pytest.mark.parametrize("ending", ["answered", "failed", "cancelled"])
+def test_every_request_frees_its_place_in_the_window(ending: str) -> None:
+    """Two transport errors then an answer, or errors to the last attempt, or a cancelled
+    request: nothing stays in flight, or the slow start's window would close for good."""
+    calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if ending == "cancelled":
+            await asyncio.sleep(10)
+        if ending == "failed" or calls < 3:
+            raise httpx.ReadError("reset", request=request)
+        return httpx.Response(200, json={"prompts_page": [], "total_pages": 1})
+
+    async def go() -> int:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="https://x")
+        policy = RetryPolicy(attempts=3, initial_wait=0, max_wait=0)
+        async with HumeClient(http, retry=policy) as client:
+            with contextlib.suppress(httpx.ReadError, TimeoutError):
+                await asyncio.wait_for(client.list("prompts"), 0.5)
+            assert client.pacer is not None
+            return client.pacer.in_flight
+
+    assert asyncio.run(go()) == 0
+    assert calls == (1 if ending == "cancelled" else 3)
 
 
 def test_the_pacer_holds_every_new_request_for_retry_after() -> None:

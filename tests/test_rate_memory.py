@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -61,16 +62,37 @@ def test_the_cache_folder_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path:
     assert ratememory.cache_dir() == tmp_path / "evictl"
 
 
-def statuses(emulator: RunningEmulator, since: int) -> list[int | str]:
-    log = httpx.get(f"{emulator.url}/_emulator/requests").json()["requests"]
-    return [entry["status"] for entry in log[since:]]
+def test_a_rate_learnt_later_is_not_overwritten_by_an_older_one(own_cache: Path) -> None:
+    """Two commands ending together: the one whose 429 came last keeps its rate."""
+    ratememory.remember(WHERE, Learnt(8.0, 9.0), at=100.0)
+    ratememory.remember(WHERE, Learnt(20.0, None), at=90.0)
+    assert ratememory.recall(WHERE, now=100.0) == Learnt(8.0, 9.0)
+
+
+def test_no_home_folder_means_no_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Path.home() fails for a user with no HOME and no passwd entry: a cache, never an error."""
+    monkeypatch.delenv("EVICTL_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def nowhere() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", nowhere)
+    assert ratememory.cache_dir() is None
+    ratememory.remember(WHERE, Learnt(5.0, None), at=1.0)
+    assert ratememory.recall(WHERE, now=1.0) is None
+
+
+def answers(emulator: RunningEmulator, since: int) -> list[dict[str, Any]]:
+    return list(httpx.get(f"{emulator.url}/_emulator/requests").json()["requests"][since:])
 
 
 def test_the_second_command_starts_at_the_rate_the_first_learnt(
     emulator: RunningEmulator, tmp_path: Path, own_cache: Path
 ) -> None:
     """``evictl apply`` meets a 20/s limit (burst 20) with requests in flight and learns it;
-    ``evictl plan`` right after, another process, is paced from its first request: no 429."""
+    ``evictl plan`` right after, another process, is paced from its first request: no 429, and
+    its requests about 1/20 s apart (unpaced, the bucket's burst would serve them at once)."""
     root = tmp_path / "m"
     root.mkdir()
     prompts = "".join(
@@ -88,11 +110,14 @@ def test_the_second_command_starts_at_the_rate_the_first_learnt(
             [*argv, "--base-url", emulator.url], env=env, capture_output=True, text=True
         )
         assert done.returncode == 0, done.stderr
-        answered = statuses(emulator, seen)
-        seen += len(answered)
-        runs.append(answered.count(429))
+        runs.append(answers(emulator, seen))
+        seen += len(runs[-1])
     assert "No changes" in done.stdout
-    assert runs[0] >= 2 and runs[1] == 0, runs
+    refused = [[a["status"] for a in run].count(429) for run in runs]
+    assert refused[0] >= 2 and refused[1] == 0, refused
+    plan = runs[1]
+    assert len(plan) > 20
+    assert plan[20]["at"] - plan[0]["at"] > 20 / 20 * 0.7, "paced, not a burst"
     memory = (own_cache / ratememory.FILE).read_text(encoding="utf-8")
     assert list(json.loads(memory)) == [f"{emulator.url} HUME_API_KEY"]
     assert KEY not in memory

@@ -151,7 +151,7 @@ class HumeClient:
         """Keep the rate this command learnt from a 429, for the next command (``ratememory``)."""
         if not (self.pacer and self.remember_as):
             return
-        limiter = self.pacer.rate
+        limiter = self.pacer.limiter
         if limiter.learnt_at is None or limiter.rate is None:
             return
         age = self.pacer.clock() - limiter.learnt_at

@@ -18,7 +18,9 @@ then:
 One decrease per congestion event: 429s for requests sent before the last decrease are its echoes,
 not news, and so are 429s within ``event_s`` of it (a ``Retry-After: 0`` would otherwise let
 scattered 429s cut the rate again and again). A 429 with nothing served since the last decrease
-says nothing about the rate (another client drained the limit): it only pauses.
+says nothing about the rate (another client drained the limit): it only pauses. Time the client
+had nothing to send (``Pacer.IDLE_S`` or more with nothing in flight, say while a user reads the
+plan before confirming) is left out of every rate measured: it says nothing of the limit either.
 
 Each request served adds to the rate (additive increase): ``growth`` times the rate set at the last
 decrease, per second of requests at that rate (``plateau`` times that within 2% of the ceiling).
@@ -91,6 +93,8 @@ class AdaptiveRate:
     _sends: list[float] = field(default_factory=list, init=False)
     """When each request was sent, until the first 429 (they leave in order, so it is sorted)."""
     _decreased_at: float = field(default=-math.inf, init=False)
+    _idle_s: float = field(default=0.0, init=False)
+    """Seconds since ``_since`` when the client had nothing to send: not time the limit held it."""
 
     def __post_init__(self) -> None:
         if self.rate is not None:
@@ -137,26 +141,38 @@ class AdaptiveRate:
             step *= self.plateau
         self.rate += step / self.rate
 
+    def idle(self, seconds: float) -> None:
+        """The client had nothing to send for ``seconds`` (it waited on its own work, or on a
+        user confirming a plan): that time is left out of the rates measured, which would
+        otherwise read as a slow limit."""
+        if self._since is not None:
+            self._idle_s += seconds
+
+    def _busy(self, until: float) -> float:
+        """Seconds from ``_since`` to ``until`` the client spent sending or waiting to send."""
+        assert self._since is not None, "a 429 comes after a request was sent"
+        return max(until - self._since - self._idle_s, 1e-3)
+
     def served_rate(self, until: float) -> float:
         """Requests served per second, of those sent since the last decrease, ``until`` the
         refused request's sending (the bucket was empty then)."""
-        if not self._served or self._since is None:
-            return 0.0
-        return self._served / max(until - self._since, 1e-3)
+        return self._served / self._busy(until) if self._served else 0.0
 
     def _first_measure(self, refused: float, now: float) -> float:
         """The rate the bucket served from the first request until the first 429 came back:
-        every request sent before the refused one found a token (those still in flight too).
-        It includes the bucket's initial burst, so it runs high; the next 429 corrects it."""
-        ahead = bisect.bisect_left(self._sends, refused)
-        if self._since is None:
-            return 0.0
-        return ahead / max(now - self._since, 1e-3)
+        every request sent before the refused one and not refused itself found a token (those
+        still in flight too). It includes the bucket's initial burst, so it runs high; the next
+        429 corrects it."""
+        return bisect.bisect_left(self._sends, refused) / self._busy(now)
 
     def limited(self, now: float, sent_at: float, retry_after: float | None) -> None:
         """A request sent at ``sent_at`` was answered 429 at ``now``."""
         if retry_after is not None:
             self.paused_until = max(self.paused_until, now + retry_after)
+        if self.rate is None:
+            at = bisect.bisect_left(self._sends, sent_at)
+            if at < len(self._sends) and self._sends[at] == sent_at:
+                del self._sends[at]  # refused: it took no token
         if sent_at < self._decreased_at or now < self._decreased_at + self.event_s:
             return
         if self.rate is None:
@@ -167,11 +183,7 @@ class AdaptiveRate:
             target = self.decrease * min(self.rate, measured)
         if not measured:
             return
-        if (
-            self.rate is not None
-            and self._since is not None
-            and sent_at - self._since >= self.trust_s
-        ):
+        if self._trusted(sent_at):
             self.ceiling = max(self.ceiling or 0.0, measured)
         self.rate = max(self.min_rate, target)
         self.window = math.inf
@@ -180,6 +192,18 @@ class AdaptiveRate:
         self._decreased_at = now
         self._since = sent_at
         self._served = 0
+        self._idle_s = 0.0
+
+    def _trusted(self, refused: float) -> bool:
+        """Whether the served rate up to ``refused`` measures the limit: it spans two refusals of
+        this command (a remembered rate starts on a full bucket, not an empty one), over
+        ``trust_s`` or more, with no idle time (after which the bucket serves a burst)."""
+        return (
+            self.learnt_at is not None
+            and self._since is not None
+            and refused - self._since >= self.trust_s
+            and not self._idle_s
+        )
 
 
 class Pacer:
@@ -187,36 +211,52 @@ class Pacer:
     (in arrival order), so pauses, spacing and the slow start's window hold across all of them.
     Every ``wait`` must be followed by one ``answered``, with no status if no answer came."""
 
+    IDLE_S = 0.1
+    """Nothing in flight and nobody waiting for longer than this is the client's own idle time
+    (``AdaptiveRate.idle``); shorter gaps are its work between one answer and the next request."""
+
     def __init__(
-        self, rate: AdaptiveRate | None = None, clock: Callable[[], float] = time.monotonic
+        self, limiter: AdaptiveRate | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.rate = rate or AdaptiveRate()
+        self.limiter = limiter or AdaptiveRate()
         self.clock = clock
         self._turn = asyncio.Lock()
         self._freed = asyncio.Event()
         self.in_flight = 0
+        self._waiting = 0
+        self._idle_from: float | None = None
 
     async def wait(self) -> float:
         """Wait for this request's turn; the time it is sent, for ``answered``."""
-        async with self._turn:
-            while True:
-                if not self.rate.opens(self.in_flight):
-                    self._freed.clear()
-                    await self._freed.wait()
-                elif (delay := self.rate.delay(self.clock())) > 0:
-                    await asyncio.sleep(delay)
-                else:
-                    break
-            now = self.clock()
-            self.rate.sent(now)
-            self.in_flight += 1
-            return now
+        if self._idle_from is not None:
+            if (gap := self.clock() - self._idle_from) > self.IDLE_S:
+                self.limiter.idle(gap)
+            self._idle_from = None
+        self._waiting += 1
+        try:
+            async with self._turn:
+                while True:
+                    if not self.limiter.opens(self.in_flight):
+                        self._freed.clear()
+                        await self._freed.wait()
+                    elif (delay := self.limiter.delay(self.clock())) > 0:
+                        await asyncio.sleep(delay)
+                    else:
+                        break
+                now = self.clock()
+                self.limiter.sent(now)
+                self.in_flight += 1
+                return now
+        finally:
+            self._waiting -= 1
 
     def answered(self, sent_at: float, status: int | None, retry_after: float | None) -> None:
         """What the server said to the request sent at ``sent_at`` (None: no answer came)."""
         self.in_flight -= 1
         self._freed.set()
+        if not self.in_flight and not self._waiting:
+            self._idle_from = self.clock()
         if status == 429:
-            self.rate.limited(self.clock(), sent_at, retry_after)
+            self.limiter.limited(self.clock(), sent_at, retry_after)
         elif status is not None:
-            self.rate.served(sent_at)
+            self.limiter.served(sent_at)

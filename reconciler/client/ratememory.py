@@ -20,30 +20,44 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 FRESH_S = 600.0
 """How long a learnt rate is trusted: ten minutes covers a plan and its apply."""
 FILE = "rate-limits.json"
 
 
-def cache_dir() -> Path:
-    """Where evictl keeps what it learns between commands."""
+def cache_dir() -> Path | None:
+    """Where evictl keeps what it learns between commands (None: no home folder to put it in)."""
     if chosen := os.environ.get("EVICTL_CACHE_DIR"):
         return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "evictl"
-
-
-def _entries(path: Path) -> dict[str, dict[str, float | None]]:
+    if base := os.environ.get("XDG_CACHE_HOME"):
+        return Path(base) / "evictl"
     try:
-        found = json.loads(path.read_text(encoding="utf-8"))
+        return Path.home() / ".cache" / "evictl"
+    except (RuntimeError, KeyError):
+        return None
+
+
+class Entry(TypedDict):
+    """One account's line of the file."""
+
+    rate: float
+    limit: float | None
+    at: float
+
+
+def _entries(folder: Path | None) -> dict[str, Entry]:
+    if folder is None:
+        return {}
+    try:
+        found = json.loads((folder / FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(found, dict):
         return {}
     return {
-        where: entry
+        where: Entry(rate=entry["rate"], limit=entry.get("limit"), at=entry["at"])
         for where, entry in found.items()
         if isinstance(entry, dict)
         and all(isinstance(entry.get(k), int | float) for k in ("rate", "at"))
@@ -61,10 +75,10 @@ class Learnt(NamedTuple):
 def recall(where: str, now: float | None = None) -> Learnt | None:
     """What was learnt for ``where`` within ``FRESH_S`` of ``now`` (Unix seconds), if anything."""
     now = time.time() if now is None else now
-    entry = _entries(cache_dir() / FILE).get(where)
+    entry = _entries(cache_dir()).get(where)
     if entry is None or not 0 <= now - entry["at"] <= FRESH_S or entry["rate"] <= 0:
         return None
-    limit = entry.get("limit")
+    limit = entry["limit"]
     return Learnt(float(entry["rate"]), float(limit) if limit else None)
 
 
@@ -72,22 +86,25 @@ def remember(where: str, learnt: Learnt, at: float) -> None:
     """Keep what was learnt from a 429 at ``at`` (Unix seconds) for ``where``; drop stale ones.
 
     Written to a temporary file and renamed over the old one, so two commands ending together
-    leave one whole file (the last one's), never a torn one.
+    leave one whole file (the last one's), never a torn one; an entry learnt later than ``at``
+    (by a command that ended first) is kept, not overwritten.
     """
     folder = cache_dir()
-    path = folder / FILE
+    if folder is None:
+        return
     entries = {
-        other: entry
-        for other, entry in _entries(path).items()
-        if other != where and at - entry["at"] <= FRESH_S
+        other: entry for other, entry in _entries(folder).items() if at - entry["at"] <= FRESH_S
     }
-    entries[where] = {"rate": round(learnt.rate, 3), "limit": learnt.limit, "at": at}
+    if where in entries and entries[where]["at"] > at:
+        return
+    entries[where] = Entry(rate=round(learnt.rate, 3), limit=learnt.limit, at=at)
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=folder, prefix=".rate-limits.", suffix=".json")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump(entries, out, indent=1, sort_keys=True)
-            os.replace(name, path)
-        except OSError:
+            os.replace(name, folder / FILE)
+        except BaseException:
             os.unlink(name)
+            raise
