@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from reconciler.client import connect, ratememory
+from reconciler.client.limiter import AdaptiveRate
 from reconciler.client.ratememory import Learnt
 from tests.conftest import KEY, RunningEmulator
 
@@ -69,6 +70,51 @@ def test_a_rate_learnt_later_is_not_overwritten_by_an_older_one(own_cache: Path)
     assert ratememory.recall(WHERE, now=100.0) == Learnt(8.0, 9.0)
 
 
+@pytest.mark.parametrize(
+    "entry",
+    [
+        '{"rate": NaN, "at": 1.0}',
+        '{"rate": Infinity, "at": 1.0}',
+        '{"rate": 5, "at": 1.0, "limit": Infinity}',
+        '{"rate": 5, "at": 1.0, "limit": -2}',
+        '{"rate": true, "at": 1.0}',
+        '{"rate": 5, "at": 9e18}',
+    ],
+)
+def test_odd_numbers_are_ignored_and_never_written_back(own_cache: Path, entry: str) -> None:
+    """NaN, infinity, a negative limit, a boolean rate, or a time far in the future (which would
+    otherwise win over every later rate) are treated as absent."""
+    (own_cache / ratememory.FILE).write_text(f'{{"{WHERE}": {entry}}}', encoding="utf-8")
+    assert ratememory.recall(WHERE, now=1.0) is None
+    ratememory.remember(WHERE, Learnt(4.0, None), at=2.0)
+    assert ratememory.recall(WHERE, now=2.0) == Learnt(4.0, None)
+
+
+def test_a_remembered_rate_is_never_below_the_slowest_pace() -> None:
+    """A hand-edited 0.0001 requests/s would hold a command for hours without a word."""
+    assert AdaptiveRate(rate=0.0001).rate == AdaptiveRate().min_rate
+
+
+def test_the_first_estimate_alone_is_not_worth_keeping() -> None:
+    """The first 429's estimate includes the burst; only a later decrease (or a start from a
+    remembered rate) gives a rate the next command can start at."""
+    fresh = AdaptiveRate()
+    for n in range(10):
+        fresh.sent(n / 100)
+        fresh.served(n / 100)
+    fresh.sent(0.1)
+    fresh.limited(0.12, sent_at=0.1, retry_after=1)
+    assert (fresh.rate is not None, fresh.worth_keeping) == (True, False)
+    fresh.served(1.2)
+    fresh.limited(2.5, sent_at=2.4, retry_after=1)
+    assert fresh.worth_keeping
+    resumed = AdaptiveRate(rate=10)
+    resumed.sent(0.0)
+    resumed.served(0.0)
+    resumed.limited(1.0, sent_at=1.0, retry_after=None)
+    assert resumed.worth_keeping
+
+
 def test_no_home_folder_means_no_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     """Path.home() fails for a user with no HOME and no passwd entry: a cache, never an error."""
     monkeypatch.delenv("EVICTL_CACHE_DIR")
@@ -104,6 +150,7 @@ def test_the_second_command_starts_at_the_rate_the_first_learnt(
     httpx.post(f"{emulator.url}/_emulator/rate", json={"rate": 20})
     seen = 0
     runs = []
+    warnings = []
     for command in (["apply", "--auto-approve"], ["plan"]):
         argv = [sys.executable, "-m", "reconciler", *command, str(root)]
         done = subprocess.run(
@@ -111,8 +158,12 @@ def test_the_second_command_starts_at_the_rate_the_first_learnt(
         )
         assert done.returncode == 0, done.stderr
         runs.append(answers(emulator, seen))
+        warnings.append(done.stderr)
         seen += len(runs[-1])
     assert "No changes" in done.stdout
+    assert "warning: Hume answered 429 Too Many Requests: evictl paces" in warnings[0]
+    assert "warning: pacing requests at " in warnings[1]
+    assert str(own_cache / ratememory.FILE) in warnings[1]
     refused = [[a["status"] for a in run].count(429) for run in runs]
     assert refused[0] >= 2 and refused[1] == 0, refused
     plan = runs[1]

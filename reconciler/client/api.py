@@ -139,6 +139,14 @@ class HumeClient:
         self.pacer = Pacer(limiter) if adaptive else None
         self.remember_as = remember_as
         self.requests = 0
+        self._told_paced = known is not None
+        if known is not None and limiter.rate is not None:
+            log.warning(
+                "pacing requests at %.1f/s from the start: an earlier command met a rate limit "
+                "at this API in the last ten minutes (to forget it, delete %s)",
+                limiter.rate,
+                ratememory.cache_file(),
+            )
 
     async def __aenter__(self) -> HumeClient:
         return self
@@ -152,7 +160,7 @@ class HumeClient:
         if not (self.pacer and self.remember_as):
             return
         limiter = self.pacer.limiter
-        if limiter.learnt_at is None or limiter.rate is None:
+        if not limiter.worth_keeping or limiter.rate is None or limiter.learnt_at is None:
             return
         age = self.pacer.clock() - limiter.learnt_at
         learnt = ratememory.Learnt(limiter.rate, limiter.ceiling)
@@ -186,6 +194,12 @@ class HumeClient:
         if self.pacer:
             pause = None if retry_after is None else min(retry_after, self.retry.max_retry_after)
             self.pacer.answered(sent_at, response.status_code, pause)
+            if self.pacer.limiter.rate is not None and not self._told_paced:
+                self._told_paced = True
+                log.warning(
+                    "Hume answered 429 Too Many Requests: evictl paces its requests from now on, "
+                    "learning the limit as it goes (docs/rate-limits.md)"
+                )
         if response.status_code >= 400:
             if method == "POST" and response.status_code >= 500:
                 raise ResponseLost(method, path, f"status {response.status_code}")

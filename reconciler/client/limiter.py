@@ -93,11 +93,14 @@ class AdaptiveRate:
     _sends: list[float] = field(default_factory=list, init=False)
     """When each request was sent, until the first 429 (they leave in order, so it is sorted)."""
     _decreased_at: float = field(default=-math.inf, init=False)
+    _guess: bool = field(default=False, init=False)
+    """Whether the rate is still the first 429's estimate, which runs high."""
     _idle_s: float = field(default=0.0, init=False)
     """Seconds since ``_since`` when the client had nothing to send: not time the limit held it."""
 
     def __post_init__(self) -> None:
         if self.rate is not None:
+            self.rate = max(self.min_rate, self.rate)
             self.window = math.inf
             self._step = max(self.min_step, self.growth * self.rate)
 
@@ -105,6 +108,13 @@ class AdaptiveRate:
     def learnt_at(self) -> float | None:
         """When this client last cut its rate for a 429 (None: it never did)."""
         return None if self._decreased_at == -math.inf else self._decreased_at
+
+    @property
+    def worth_keeping(self) -> bool:
+        """Whether this client learnt a rate worth starting the next command at: cut for a 429,
+        and not only by the first 429's estimate, which includes the bucket's burst and can be
+        many times the limit (the next command would meet the limit at that pace)."""
+        return self.learnt_at is not None and not self._guess
 
     def opens(self, in_flight: int) -> bool:
         """Whether one more request may be in flight (the slow start's window)."""
@@ -185,6 +195,7 @@ class AdaptiveRate:
             return
         if self._trusted(sent_at):
             self.ceiling = max(self.ceiling or 0.0, measured)
+        self._guess = self.rate is None
         self.rate = max(self.min_rate, target)
         self.window = math.inf
         self._sends.clear()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 import time
@@ -39,6 +40,12 @@ def cache_dir() -> Path | None:
         return None
 
 
+def cache_file() -> Path | None:
+    """The file that holds the rates learnt (whether or not it exists yet)."""
+    folder = cache_dir()
+    return None if folder is None else folder / FILE
+
+
 class Entry(TypedDict):
     """One account's line of the file."""
 
@@ -59,10 +66,25 @@ def _entries(folder: Path | None) -> dict[str, Entry]:
     return {
         where: Entry(rate=entry["rate"], limit=entry.get("limit"), at=entry["at"])
         for where, entry in found.items()
-        if isinstance(entry, dict)
-        and all(isinstance(entry.get(k), int | float) for k in ("rate", "at"))
-        and isinstance(entry.get("limit"), int | float | None)
+        if isinstance(entry, dict) and _numbers(entry)
     }
+
+
+def _numbers(entry: dict[str, object]) -> bool:
+    """Whether ``entry`` holds a positive ``rate``, an ``at`` and a positive ``limit`` or null,
+    all finite: anything else (NaN, infinity, a hand edit) is ignored."""
+    limit = entry.get("limit")
+    return (
+        _number(entry.get("rate"), positive=True)
+        and _number(entry.get("at"), positive=False)
+        and (limit is None or _number(limit, positive=True))
+    )
+
+
+def _number(value: object, *, positive: bool) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return False
+    return value > 0 or not positive
 
 
 class Learnt(NamedTuple):
@@ -93,7 +115,9 @@ def remember(where: str, learnt: Learnt, at: float) -> None:
     if folder is None:
         return
     entries = {
-        other: entry for other, entry in _entries(folder).items() if at - entry["at"] <= FRESH_S
+        other: entry
+        for other, entry in _entries(folder).items()
+        if abs(at - entry["at"]) <= FRESH_S  # stale, or a clock from the future
     }
     if where in entries and entries[where]["at"] > at:
         return
@@ -103,7 +127,7 @@ def remember(where: str, learnt: Learnt, at: float) -> None:
         handle, name = tempfile.mkstemp(dir=folder, prefix=".rate-limits.", suffix=".json")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(entries, out, indent=1, sort_keys=True)
+                json.dump(entries, out, indent=1, sort_keys=True, allow_nan=False)
             os.replace(name, folder / FILE)
         except BaseException:
             os.unlink(name)
