@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 import time
@@ -214,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--creates must be between 1 and 2000")
 
     total = time.perf_counter()
+    logging.getLogger("reconciler").setLevel(logging.ERROR)  # the 429s are counted, not told
     phases: list[Phase] = []
     with scratch_dir() as tmp, serve("process", Path(tmp)) as emulator:
         os.environ["EVICTL_CACHE_DIR"] = str(Path(tmp) / "cache")

@@ -384,6 +384,25 @@ def test_the_pacer_counts_a_gap_with_nothing_to_send_as_idle() -> None:
     assert asyncio.run(go()) >= Pacer.IDLE_S + 0.1
 
 
+def test_waiting_out_retry_after_is_not_idle() -> None:
+    """Every request refused and sleeping in the retry loop: nothing in flight, nobody waiting
+    in the pacer, but the limit is what holds the client."""
+
+    async def go() -> float:
+        pacer = Pacer(AdaptiveRate())
+        for _ in range(3):
+            sent = await pacer.wait()
+            pacer.answered(sent, 200, None)
+        refused = await pacer.wait()
+        pacer.answered(refused, 429, Pacer.IDLE_S + 0.2)
+        await asyncio.sleep(Pacer.IDLE_S + 0.2)
+        sent = await pacer.wait()
+        pacer.answered(sent, 200, None)
+        return pacer.limiter._idle_s
+
+    assert asyncio.run(go()) < Pacer.IDLE_S
+
+
 @pytest.mark.parametrize("ending", ["answered", "failed", "cancelled"])
 def test_every_request_frees_its_place_in_the_window(ending: str) -> None:
     """Two transport errors then an answer, or errors to the last attempt, or a cancelled

@@ -240,7 +240,10 @@ class Pacer:
     async def wait(self) -> float:
         """Wait for this request's turn; the time it is sent, for ``answered``."""
         if self._idle_from is not None:
-            if (gap := self.clock() - self._idle_from) > self.IDLE_S:
+            # Waiting out a Retry-After (refused requests sleep in the retry loop, not here) is
+            # the limit's doing, not idle time.
+            start = max(self._idle_from, self.limiter.paused_until)
+            if (gap := self.clock() - start) > self.IDLE_S:
                 self.limiter.idle(gap)
             self._idle_from = None
         self._waiting += 1
