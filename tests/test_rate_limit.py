@@ -403,6 +403,47 @@ def test_waiting_out_retry_after_is_not_idle() -> None:
     assert asyncio.run(go()) < Pacer.IDLE_S
 
 
+def test_a_429_without_retry_after_backs_off_without_counting_as_idle() -> None:
+    """The refused request sleeps in the retry loop's backoff: nothing in flight, nobody waiting,
+    no pause set, and still the limit's doing."""
+
+    async def go() -> float:
+        pacer = Pacer(AdaptiveRate())
+        for _ in range(3):
+            sent = await pacer.wait()
+            pacer.answered(sent, 200, None)
+        refused = await pacer.wait()
+        pacer.answered(refused, 429, None)
+        await asyncio.sleep(Pacer.IDLE_S + 0.2)
+        sent = await pacer.wait()
+        pacer.answered(sent, 200, None)
+        return pacer.limiter._idle_s
+
+    assert asyncio.run(go()) == 0
+
+
+def test_a_request_waiting_for_its_turn_is_not_idle_time() -> None:
+    """Paced at 4/s, a third request waits its turn while the first two are answered: nothing is
+    in flight, but the client has something to send."""
+
+    async def go() -> tuple[float, int]:
+        pacer = Pacer(AdaptiveRate(rate=4.0))
+        first, second = await pacer.wait(), await pacer.wait()
+        third = asyncio.ensure_future(pacer.wait())
+        await asyncio.sleep(0.01)
+        pacer.answered(first, 200, None)
+        pacer.answered(second, 200, None)
+        pacer.answered(await third, 200, None)
+        waiter = asyncio.ensure_future(pacer.wait())
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiter
+        return pacer.limiter._idle_s, pacer._waiting
+
+    assert asyncio.run(go()) == (0.0, 0)
+
+
 @pytest.mark.parametrize("ending", ["answered", "failed", "cancelled"])
 def test_every_request_frees_its_place_in_the_window(ending: str) -> None:
     """Two transport errors then an answer, or errors to the last attempt, or a cancelled

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from reconciler.client import connect, ratememory
+from reconciler.client.api import HumeClient, RetryPolicy
 from reconciler.client.limiter import AdaptiveRate
 from reconciler.client.ratememory import Learnt
 from tests.conftest import KEY, RunningEmulator
@@ -84,10 +86,21 @@ def test_a_rate_learnt_later_is_not_overwritten_by_an_older_one(own_cache: Path)
 def test_odd_numbers_are_ignored_and_never_written_back(own_cache: Path, entry: str) -> None:
     """NaN, infinity, a negative limit, a boolean rate, or a time far in the future (which would
     otherwise win over every later rate) are treated as absent."""
-    (own_cache / ratememory.FILE).write_text(f'{{"{WHERE}": {entry}}}', encoding="utf-8")
+    odd = f'{{"{WHERE}": {entry}, "other": {entry}}}'
+    (own_cache / ratememory.FILE).write_text(odd, encoding="utf-8")
     assert ratememory.recall(WHERE, now=1.0) is None
     ratememory.remember(WHERE, Learnt(4.0, None), at=2.0)
     assert ratememory.recall(WHERE, now=2.0) == Learnt(4.0, None)
+    written = json.loads((own_cache / ratememory.FILE).read_text(encoding="utf-8"))
+    assert list(written) == [WHERE]
+
+
+def test_an_entry_from_a_clock_ahead_does_not_block_the_memory(own_cache: Path) -> None:
+    """After the wall clock steps back, an entry a few minutes in the future is dropped."""
+    now = time.time()
+    ratememory.remember(WHERE, Learnt(9.0, None), at=now + 300)
+    ratememory.remember(WHERE, Learnt(4.0, None), at=now)
+    assert ratememory.recall(WHERE, now=now) == Learnt(4.0, None)
 
 
 def test_a_remembered_rate_is_never_below_the_slowest_pace() -> None:
@@ -113,6 +126,37 @@ def test_the_first_estimate_alone_is_not_worth_keeping() -> None:
     resumed.served(0.0)
     resumed.limited(1.0, sent_at=1.0, retry_after=None)
     assert resumed.worth_keeping
+
+
+def run_client(own_cache: Path, statuses: list[int]) -> Learnt | None:
+    """A networked client answered ``statuses`` in turn (429s with ``Retry-After: 0``), one GET
+    each; what it left in the cache."""
+    answers = iter(statuses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        body = {"prompts_page": [], "total_pages": 1}
+        return httpx.Response(status, json=body, headers={"retry-after": "0"})
+
+    async def go() -> None:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="https://x")
+        policy = RetryPolicy(attempts=5, initial_wait=0, max_wait=0)
+        async with HumeClient(http, retry=policy, remember_as=WHERE) as client:
+            for _ in range(statuses.count(200)):
+                await client.request("GET", "/v0/evi/prompts")
+                await asyncio.sleep(0.01)
+
+    asyncio.run(go())
+    return ratememory.recall(WHERE)
+
+
+def test_one_429_from_a_fresh_start_is_not_remembered_but_from_a_remembered_one_is(
+    own_cache: Path,
+) -> None:
+    assert run_client(own_cache, [200] * 5 + [429] + [200] * 3) is None
+    ratememory.remember(WHERE, Learnt(50.0, None), at=time.time() - 5)
+    kept = run_client(own_cache, [200] * 5 + [429] + [200] * 3)
+    assert kept is not None and kept.rate < 50.0
 
 
 def test_no_home_folder_means_no_memory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,7 +205,10 @@ def test_the_second_command_starts_at_the_rate_the_first_learnt(
         warnings.append(done.stderr)
         seen += len(runs[-1])
     assert "No changes" in done.stdout
-    assert "warning: Hume answered 429 Too Many Requests: evictl paces" in warnings[0]
+    assert (
+        "warning: the API at 127.0.0.1 answered 429 Too Many Requests: evictl paces"
+        in (warnings[0])
+    )
     assert "warning: pacing requests at " in warnings[1]
     assert str(own_cache / ratememory.FILE) in warnings[1]
     refused = [[a["status"] for a in run].count(429) for run in runs]

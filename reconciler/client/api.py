@@ -197,8 +197,9 @@ class HumeClient:
             if self.pacer.limiter.rate is not None and not self._told_paced:
                 self._told_paced = True
                 log.warning(
-                    "Hume answered 429 Too Many Requests: evictl paces its requests from now on, "
-                    "learning the limit as it goes (docs/rate-limits.md)"
+                    "the API at %s answered 429 Too Many Requests: evictl paces its requests "
+                    "from now on, learning the limit as it goes (docs/rate-limits.md)",
+                    self.http.base_url.host,
                 )
         if response.status_code >= 400:
             if method == "POST" and response.status_code >= 500:

@@ -268,8 +268,8 @@ class Pacer:
         """What the server said to the request sent at ``sent_at`` (None: no answer came)."""
         self.in_flight -= 1
         self._freed.set()
-        if not self.in_flight and not self._waiting:
-            self._idle_from = self.clock()
+        if not self.in_flight and not self._waiting and status != 429:
+            self._idle_from = self.clock()  # a refused request comes back: the limit's doing
         if status == 429:
             self.limiter.limited(self.clock(), sent_at, retry_after)
         elif status is not None:

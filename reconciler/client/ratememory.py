@@ -117,12 +117,12 @@ def remember(where: str, learnt: Learnt, at: float) -> None:
     entries = {
         other: entry
         for other, entry in _entries(folder).items()
-        if abs(at - entry["at"]) <= FRESH_S  # stale, or a clock from the future
+        if at - FRESH_S <= entry["at"] <= max(at, time.time())  # not stale, not from the future
     }
     if where in entries and entries[where]["at"] > at:
         return
     entries[where] = Entry(rate=round(learnt.rate, 3), limit=learnt.limit, at=at)
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, ValueError):
         folder.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=folder, prefix=".rate-limits.", suffix=".json")
         try:
