@@ -371,55 +371,31 @@ def test_only_a_span_between_two_refusals_of_this_command_without_idle_sets_the_
     assert resumed.ceiling == pytest.approx(20 / 3)
 
 
+def idle_after(answer: tuple[int, float | None], gap: float) -> float:
+    """The idle time a pacer counts when a request answered ``answer`` (status, Retry-After) is
+    followed, ``gap`` seconds later, by the next one."""
+
+    async def go() -> float:
+        pacer = Pacer(AdaptiveRate())
+        sent = await pacer.wait()
+        pacer.answered(sent, *answer)
+        await asyncio.sleep(gap)
+        sent = await pacer.wait()
+        pacer.answered(sent, 200, None)
+        return pacer.limiter._idle_s
+
+    return asyncio.run(go())
+
+
 def test_the_pacer_counts_a_gap_with_nothing_to_send_as_idle() -> None:
-    async def go() -> float:
-        pacer = Pacer(AdaptiveRate())
-        sent = await pacer.wait()
-        pacer.answered(sent, 200, None)
-        await asyncio.sleep(Pacer.IDLE_S + 0.1)
-        sent = await pacer.wait()
-        pacer.answered(sent, 200, None)
-        return pacer.limiter._idle_s
-
-    assert asyncio.run(go()) >= Pacer.IDLE_S + 0.1
+    assert idle_after((200, None), Pacer.IDLE_S + 0.1) >= Pacer.IDLE_S + 0.1
 
 
-def test_waiting_out_retry_after_is_not_idle() -> None:
-    """Every request refused and sleeping in the retry loop: nothing in flight, nobody waiting
-    in the pacer, but the limit is what holds the client."""
-
-    async def go() -> float:
-        pacer = Pacer(AdaptiveRate())
-        for _ in range(3):
-            sent = await pacer.wait()
-            pacer.answered(sent, 200, None)
-        refused = await pacer.wait()
-        pacer.answered(refused, 429, Pacer.IDLE_S + 0.2)
-        await asyncio.sleep(Pacer.IDLE_S + 0.2)
-        sent = await pacer.wait()
-        pacer.answered(sent, 200, None)
-        return pacer.limiter._idle_s
-
-    assert asyncio.run(go()) < Pacer.IDLE_S
-
-
-def test_a_429_without_retry_after_backs_off_without_counting_as_idle() -> None:
-    """The refused request sleeps in the retry loop's backoff: nothing in flight, nobody waiting,
-    no pause set, and still the limit's doing."""
-
-    async def go() -> float:
-        pacer = Pacer(AdaptiveRate())
-        for _ in range(3):
-            sent = await pacer.wait()
-            pacer.answered(sent, 200, None)
-        refused = await pacer.wait()
-        pacer.answered(refused, 429, None)
-        await asyncio.sleep(Pacer.IDLE_S + 0.2)
-        sent = await pacer.wait()
-        pacer.answered(sent, 200, None)
-        return pacer.limiter._idle_s
-
-    assert asyncio.run(go()) == 0
+@pytest.mark.parametrize("retry_after", [Pacer.IDLE_S + 0.2, None])
+def test_waiting_out_a_429_is_not_idle(retry_after: float | None) -> None:
+    """The refused request sleeps in the retry loop (for Retry-After, or the backoff without
+    one): nothing in flight, nobody waiting in the pacer, but the limit is what holds it."""
+    assert idle_after((429, retry_after), Pacer.IDLE_S + 0.2) == 0
 
 
 def test_a_request_waiting_for_its_turn_is_not_idle_time() -> None:
