@@ -143,12 +143,13 @@ def test_a_config_pins_the_versions_it_finds(account: InProcess, tmp_path: Path)
 def test_parallelism_bounds_the_writes_in_flight(
     account: InProcess, tmp_path: Path, parallelism: int
 ) -> None:
-    """Twenty prompts and twenty tools: enough for the limiter's slow start to open to 8 with
-    room to spare, and reaching 8 at once needs prompts and tools side by side."""
+    """Twenty prompts and twenty tools: enough for the limiter's slow start to open to 8, and
+    reaching 8 at once needs prompts and tools side by side. Only writes are slow, so the reads
+    before them do not hold client slots by chance at the moment writes could fill all 8."""
     prompts = "".join(f"  - name: p{n}\n    text: t\n" for n in range(20))
     tools = "".join(f"  - name: t{n}\n    parameters: {{type: object}}\n" for n in range(20))
     root = write(tmp_path / "m", f"prompts:\n{prompts}tools:\n{tools}")
-    account.faults(latency_ms=20)
+    account.faults(latency_ms=20, methods=["POST"])
     _, outcomes = account.apply(root, parallelism=parallelism)
     assert [o.status for o in outcomes] == ["done"] * 40
     assert account.peak == parallelism
